@@ -1,0 +1,1 @@
+"""supersize_grasp.simulator"""
