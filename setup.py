@@ -47,6 +47,7 @@ setup(
     entry_points={
         "console_scripts": [
             "supersize-grasp = supersize_grasp.cli:main",
+            "interface_echo = supersize_grasp.nodes.interface_check:main",
         ],
     },
 )

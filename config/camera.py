@@ -1,0 +1,12 @@
+"""The scene camera: the paper's Kinect v2 on Baxter's head (iai_kinect2 topic names)."""
+
+from pydantic import Field
+
+from .base import StrictModel
+
+
+class CameraConfig(StrictModel):
+    image_topic: str = "/kinect2/hd/image_color_rect"
+    depth_topic: str = "/kinect2/hd/image_depth_rect"
+    info_topic: str = "/kinect2/hd/camera_info"
+    capture_timeout: float = Field(5.0, gt=0.0, description="s to wait for a fresh image")

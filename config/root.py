@@ -1,0 +1,22 @@
+"""The whole configuration: one section per concern, each its own file in config/."""
+
+from pydantic import Field
+
+from .arms import ArmsConfig
+from .base import StrictModel
+from .camera import CameraConfig
+from .learning import LearningConfig
+from .robot import RobotConfig
+from .simulator import SimulatorConfig
+from .storage import StorageConfig
+from .trial import TrialConfig
+
+
+class Config(StrictModel):
+    robot: RobotConfig = Field(RobotConfig(), description="Baxter SDK names and labelling")
+    arms: ArmsConfig = Field(ArmsConfig(), description="arms in use, workspaces, park poses")
+    camera: CameraConfig = Field(CameraConfig(), description="scene camera topics")
+    trial: TrialConfig = Field(TrialConfig(), description="the grasp trial loop")
+    learning: LearningConfig = Field(LearningConfig(), description="patches, network, training")
+    storage: StorageConfig = Field(StorageConfig(), description="where data goes")
+    simulator: SimulatorConfig = Field(SimulatorConfig(), description="the simulated Baxter")

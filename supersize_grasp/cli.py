@@ -1,0 +1,86 @@
+"""``supersize-grasp <verb>``: the one command-line entry point.
+
+Each verb lives in ``supersize_grasp.commands.<module>`` with ``add_arguments(parser)`` and
+``run(args, config) -> int``; its module is imported only when the verb runs, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from supersize_grasp import __version__
+
+# verb -> (module, one-line help). Later work adds verbs here.
+VERBS: dict[str, tuple[str, str]] = {
+    "check": ("check", "check the installation: two ROS 2 nodes round-trip every interface type"),
+    "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),
+}
+
+DESCRIPTION = """\
+Self-supervised grasp learning after Pinto & Gupta, "Supersizing Self-supervision" (ICRA 2016).
+
+A behaviour tree makes random planar grasp trials on a (simulated) Baxter, labels each one from
+the gripper, and a CNN learns to predict graspability for 18 angle bins.
+
+Every verb takes --config FILE (YAML overlaying the defaults; repeat to stack files) and --help.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supersize-grasp",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'supersize-grasp <verb> --help' for the options of a verb.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", title="verbs")
+    for name, (module, help_text) in VERBS.items():
+        command = _command(module)
+        sub = verbs.add_parser(
+            name,
+            help=help_text,
+            description=(command.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--config",
+            metavar="FILE",
+            type=Path,
+            action="append",
+            default=[],
+            help="YAML file overlaying the defaults (repeatable; later files win)",
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(_command=command)
+    return parser
+
+
+def _command(module: str):
+    return importlib.import_module(f"supersize_grasp.commands.{module}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from supersize_grasp.config import ConfigError, load_config
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(f"supersize-grasp {args.verb}: {e}", file=sys.stderr)
+        return 2
+    try:
+        return int(args._command.run(args, config) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``supersize-grasp`` verb (see ``supersize_grasp.cli.VERBS``)."""
