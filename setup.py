@@ -10,7 +10,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 PACKAGE = "supersize_grasp"
-SUBPACKAGES = ("behaviors", "nodes", "models", "config", "simulator")
+SUBPACKAGES = ("behaviors", "nodes", "models", "config", "simulator", "dataset")
 
 package_dir = {PACKAGE: PACKAGE}
 packages = [PACKAGE] + [f"{PACKAGE}.{p}" for p in find_packages(PACKAGE)]
@@ -48,6 +48,7 @@ setup(
         "console_scripts": [
             "supersize-grasp = supersize_grasp.cli:main",
             "interface_echo = supersize_grasp.nodes.interface_check:main",
+            "sim_baxter = supersize_grasp.nodes.sim_baxter:main",
         ],
     },
 )

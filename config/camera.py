@@ -9,4 +9,8 @@ class CameraConfig(StrictModel):
     image_topic: str = "/kinect2/hd/image_color_rect"
     depth_topic: str = "/kinect2/hd/image_depth_rect"
     info_topic: str = "/kinect2/hd/camera_info"
+    pose_topic: str = Field(
+        "/kinect2/hd/camera_pose",
+        description="PoseStamped of the optical frame in the robot base frame (calibration)",
+    )
     capture_timeout: float = Field(5.0, gt=0.0, description="s to wait for a fresh image")

@@ -17,6 +17,7 @@ from supersize_grasp import __version__
 VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "check the installation: two ROS 2 nodes round-trip every interface type"),
     "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),
+    "sim": ("sim", "start the simulated Baxter alone (Baxter SDK interface over ROS 2)"),
 }
 
 DESCRIPTION = """\

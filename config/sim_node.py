@@ -1,0 +1,27 @@
+"""How the simulated Baxter's ROS node runs the world: pace, publishing rates, start state."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import StrictModel
+
+
+class SimNodeConfig(StrictModel):
+    real_time_factor: float = Field(
+        0.0, ge=0.0, description="sim s per wall s to keep to; 0: as fast as the physics runs"
+    )
+    state_rate: float = Field(
+        100.0, gt=0.0, description="Hz (sim time): joint, endpoint and gripper states, as Baxter"
+    )
+    robot_state_rate: float = Field(20.0, gt=0.0, description="Hz (sim time): /robot/state")
+    camera_rate: float = Field(
+        10.0, gt=0.0, description="Hz (sim time) of head-camera frames, rendered only if watched"
+    )
+    hand_cameras: bool = Field(False, description="also render and publish the hand cameras")
+    start_enabled: bool = Field(False, description="the real robot starts disabled")
+    auto_refill: bool = Field(
+        True, description="refill the table when it is empty or objects fell off (the human)"
+    )
+    split: Literal["train", "novel"] = Field("train", description="object split on the table")
+    viewer: bool = Field(False, description="open MuJoCo's interactive viewer (needs a display)")

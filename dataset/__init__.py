@@ -1,0 +1,1 @@
+"""supersize_grasp.dataset: the trial store (crash-safe) and session recordings."""

@@ -1,0 +1,536 @@
+"""The simulated Baxter as a ROS 2 node: the Baxter SDK's topics and services over ``BaxterWorld``.
+
+A behaviour tree cannot tell it from the real robot behind ros1_bridge: same names, same
+``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock``; the physics
+runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``).
+
+Node name: ``sim_baxter``.
+Publishers: ``/clock``; ``/robot/state`` (AssemblyState); ``/robot/joint_states``;
+    ``/robot/limb/<side>/endpoint_state``; ``/robot/end_effector/<side>_gripper/state`` and
+    ``.../properties``; the head camera as ``/kinect2/hd/image_color_rect`` (rgb8),
+    ``.../image_depth_rect`` (16UC1, mm, like iai_kinect2), ``.../camera_info`` and
+    ``.../camera_pose`` (optical frame in ``base``); ``/cameras/<side>_hand_camera/image``.
+Subscribers: ``/robot/set_super_enable`` (Bool), ``/robot/set_super_reset`` and
+    ``/robot/set_super_stop`` (Empty), ``/robot/limb/<side>/joint_command``,
+    ``/robot/end_effector/<side>_gripper/command``, ``~/estop_button`` (Bool: the red button).
+Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePositionIK),
+    ``~/reset_scene`` (Trigger: a new clutter of objects).
+Parameters: ``config_file`` and every field of the ``simulator``, ``robot`` and ``camera``
+    sections (``simulator.seed``, ``simulator.ros.real_time_factor``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import rclpy
+from baxter_core_msgs.msg import (
+    AssemblyState,
+    EndEffectorCommand,
+    EndEffectorProperties,
+    EndEffectorState,
+    EndpointState,
+    JointCommand,
+)
+from baxter_core_msgs.srv import SolvePositionIK
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Empty
+from std_srvs.srv import Trigger
+
+from supersize_grasp.nodes.parameters import load_node_config
+from supersize_grasp.simulator.errors import CommandRejected
+from supersize_grasp.simulator.world import BaxterWorld
+
+SIDES = ("left", "right")
+GRIPPER_HARDWARE_ID = 65538  # Baxter's electric gripper reports this id
+BASE_FRAME = "base"
+CAMERA_FRAME = "kinect2_rgb_optical_frame"
+_LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+_COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def stamp(seconds: float) -> Time:
+    whole = math.floor(seconds)
+    return Time(sec=int(whole), nanosec=min(int(round((seconds - whole) * 1e9)), 999_999_999))
+
+
+class _Job:
+    """Work for the physics thread, which alone touches the world; callers may wait for it."""
+
+    def __init__(self, fn: Callable[[BaxterWorld], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self, world: BaxterWorld) -> None:
+        try:
+            self.result = self.fn(world)
+        except Exception as e:  # handed to the caller, which reports it
+            self.error = e
+        finally:
+            self.done.set()
+
+    def wait(self, timeout: float = 30.0) -> Any:
+        if not self.done.wait(timeout):
+            raise TimeoutError("the physics thread did not answer")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def rotation_to_quaternion_xyzw(r: np.ndarray) -> tuple[float, float, float, float]:
+    """Rotation matrix to a unit quaternion (x, y, z, w), numerically safe for all angles."""
+    m = np.asarray(r, dtype=float)
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * math.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
+        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
+        q[i] = s / 4
+        q[j] = (m[j, i] + m[i, j]) / s
+        q[k] = (m[k, i] + m[i, k]) / s
+    norm = math.sqrt(sum(c * c for c in q))
+    return tuple(c / norm for c in q)  # type: ignore[return-value]
+
+
+class SimulatedBaxter(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("sim_baxter", **kwargs)
+        config = load_node_config(self, ["simulator", "robot", "camera"])
+        self.config = config
+        self.ros = config.simulator.ros
+        self.world = BaxterWorld(config.simulator)
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._running = True
+        self.failed = False
+        self._estop_button = False
+        self._last_errors: dict[str, str] = {}
+        self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
+        self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
+        self.world.reset_scene(split=self.ros.split)
+        self.world.enable(self.ros.start_enabled)
+        self._make_interface()
+        self._physics = threading.Thread(target=self._run_physics, name="physics", daemon=True)
+        self._physics.start()
+        self.get_logger().info(
+            f"simulated Baxter ready: {len(self.world.objects())} objects, seed "
+            f"{self.world.seed}, robot {'enabled' if self.world.enabled else 'disabled'}"
+        )
+
+    # ---- ROS interface ----------------------------------------------------------------------
+    def _make_interface(self) -> None:
+        robot, camera = self.config.robot, self.config.camera
+        self.clock_pub = self.create_publisher(Clock, "/clock", 10)
+        self.state_pub = self.create_publisher(AssemblyState, robot.state_topic, 10)
+        self.joint_pub = self.create_publisher(JointState, robot.joint_states_topic, 10)
+        self.endpoint_pubs = {
+            s: self.create_publisher(EndpointState, robot.topic(robot.endpoint_state_topic, s), 10)
+            for s in SIDES
+        }
+        self.gripper_pubs = {
+            s: self.create_publisher(
+                EndEffectorState, robot.topic(robot.gripper_state_topic, s), 10
+            )
+            for s in SIDES
+        }
+        for side in SIDES:
+            properties_topic = robot.topic(robot.gripper_state_topic, side).rsplit("/", 1)[0]
+            pub = self.create_publisher(
+                EndEffectorProperties, f"{properties_topic}/properties", _LATCHED
+            )
+            pub.publish(self._gripper_properties())
+            self.create_subscription(
+                JointCommand,
+                robot.topic(robot.joint_command_topic, side),
+                lambda msg, side=side: self._on_joint_command(side, msg),
+                _COMMANDS,
+            )
+            self.create_subscription(
+                EndEffectorCommand,
+                robot.topic(robot.gripper_command_topic, side),
+                lambda msg, side=side: self._on_gripper_command(side, msg),
+                _COMMANDS,
+            )
+            self.create_service(
+                SolvePositionIK,
+                robot.topic(robot.ik_service, side),
+                lambda req, resp, side=side: self._on_ik(side, req, resp),
+            )
+        self.create_subscription(Bool, robot.enable_topic, self._on_enable, _COMMANDS)
+        self.create_subscription(Empty, "/robot/set_super_reset", self._on_reset, _COMMANDS)
+        self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
+        self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
+        self.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        sensor = qos_profile_sensor_data
+        self.image_pub = self.create_publisher(Image, camera.image_topic, sensor)
+        self.depth_pub = self.create_publisher(Image, camera.depth_topic, sensor)
+        self.info_pub = self.create_publisher(CameraInfo, camera.info_topic, sensor)
+        self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, _LATCHED)
+        self.hand_pubs = {
+            s: self.create_publisher(Image, f"/cameras/{s}_hand_camera/image", sensor)
+            for s in SIDES
+        }
+
+    def _gripper_properties(self) -> EndEffectorProperties:
+        return EndEffectorProperties(
+            id=GRIPPER_HARDWARE_ID,
+            ui_type=EndEffectorProperties.ELECTRIC_GRIPPER,
+            manufacturer="supersize_grasp",
+            product="Simulated Electric Parallel Gripper",
+            has_calibration=True,
+            controls_grip=True,
+            senses_grip=True,
+            controls_force=True,
+            senses_force=True,
+            controls_position=True,
+            senses_position=True,
+        )
+
+    # ---- commands (executor thread) ---------------------------------------------------------
+    def _submit(self, fn: Callable[[BaxterWorld], Any]) -> _Job:
+        """Queue ``fn(world)`` for the start of the next control period (as the robot's loop)."""
+        job = _Job(fn)
+        self._jobs.put(job)
+        return job
+
+    def _command(self, what: str, fn: Callable[[BaxterWorld], Any]) -> None:
+        """A topic command: applied in order, refused commands are logged, never raised."""
+
+        def guarded(world: BaxterWorld) -> None:
+            try:
+                fn(world)
+            except (CommandRejected, ValueError, TypeError) as e:
+                self._refuse(what, e)
+
+        self._submit(guarded)
+
+    def _refuse(self, what: str, error: Exception) -> None:
+        """The real robot logs a refused command and goes on; so do we."""
+        self._last_errors[what] = str(error)
+        self.get_logger().warning(f"{what}: {error}", throttle_duration_sec=1.0)
+
+    def _on_joint_command(self, side: str, msg: JointCommand) -> None:
+        if msg.mode not in (JointCommand.POSITION_MODE, JointCommand.RAW_POSITION_MODE):
+            self._refuse(f"{side} joint_command", ValueError(f"mode {msg.mode} not supported"))
+            return
+        names, positions = list(msg.names), list(msg.command)
+        self._command(
+            f"{side} joint_command",
+            lambda world: world.arm(side).command_joint_positions(names, positions),
+        )
+
+    def _on_gripper_command(self, side: str, msg: EndEffectorCommand) -> None:
+        what = f"{side} gripper {msg.command!r}"
+        if msg.id != GRIPPER_HARDWARE_ID:
+            self._refuse(what, ValueError(f"id {msg.id} is not this gripper ({GRIPPER_HARDWARE_ID})"))
+            return
+        try:
+            args = json.loads(msg.args) if msg.args.strip() else {}
+        except json.JSONDecodeError as e:
+            self._refuse(what, ValueError(f"args are not JSON: {e}"))
+            return
+        if not isinstance(args, dict):
+            self._refuse(what, ValueError(f"args must be a JSON object, got {msg.args!r}"))
+            return
+
+        def execute(world: BaxterWorld) -> None:
+            self._execute_gripper_command(world, side, msg.command, args)
+            self._gripper_command[side] = msg
+
+        self._command(f"{side} gripper", execute)
+
+    def _execute_gripper_command(
+        self, world: BaxterWorld, side: str, command: str, args: dict
+    ) -> None:
+        gripper = world.gripper(side)
+        c = EndEffectorCommand
+        if command == c.CMD_GO:
+            if "position" not in args:
+                raise ValueError('"go" needs {"position": 0..100}')
+            gripper.command(float(args["position"]), self._gripper_force[side])
+        elif command == c.CMD_GRIP:
+            gripper.grip(self._gripper_force[side])
+        elif command == c.CMD_RELEASE:
+            gripper.release()
+        elif command == c.CMD_CALIBRATE:
+            gripper.calibrate()
+        elif command == c.CMD_CLEAR_CALIBRATION:
+            gripper.calibrated = False
+        elif command in (c.CMD_CONFIGURE, c.CMD_SET):
+            for key in ("moving_force", "holding_force", "force"):
+                if key in args:
+                    value = float(args[key])
+                    if not 0.0 <= value <= 100.0:
+                        raise ValueError(f"{key} must be in [0, 100], got {value}")
+                    self._gripper_force[side] = value
+        elif command == c.CMD_STOP:
+            gripper.stop()
+        elif command in (c.CMD_RESET, c.CMD_REBOOT):
+            gripper.error = False
+            if command == c.CMD_REBOOT:
+                gripper.calibrated = False
+        elif command not in (c.CMD_NO_OP, c.CMD_PREPARE_TO_GRIP):
+            raise ValueError(f"unknown command {command!r}")
+
+    def _on_enable(self, msg: Bool) -> None:
+        self._command("set_super_enable", lambda world: world.enable(msg.data))
+
+    def _on_stop(self, _msg: Empty) -> None:
+        self._command("set_super_stop", BaxterWorld.estop)
+
+    def _on_reset(self, _msg: Empty) -> None:
+        if self._estop_button:
+            self._refuse("set_super_reset", CommandRejected("the E-stop button is still pressed"))
+            return
+        self._command("set_super_reset", BaxterWorld.reset_estop)
+
+    def _on_estop_button(self, msg: Bool) -> None:
+        self._estop_button = msg.data
+        if msg.data:
+            self._command("E-stop button", BaxterWorld.estop)
+
+    def _on_ik(self, side: str, request, response):
+        seeds = {}
+        if request.seed_mode in (request.SEED_AUTO, request.SEED_USER) and request.seed_angles:
+            seeds = dict(zip(request.seed_angles[0].name, request.seed_angles[0].position))
+        for i, pose_stamped in enumerate(request.pose_stamp):
+            if len(request.seed_angles) > i:
+                s = request.seed_angles[i]
+                seeds = dict(zip(s.name, s.position))
+            p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
+            frame = pose_stamped.header.frame_id
+            valid, joints = False, {}
+            if frame not in ("", BASE_FRAME):
+                self._refuse(f"{side} IK", ValueError(f"frame {frame!r} is not {BASE_FRAME!r}"))
+            else:
+                target = ((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), seeds or None)
+                try:
+                    valid, joints = self._submit(
+                        lambda world, t=target: world.arm(side).solve_ik(*t)
+                    ).wait()
+                except ValueError as e:
+                    self._refuse(f"{side} IK", e)
+            response.joints.append(
+                JointState(name=list(joints) if valid else [], position=list(joints.values()) if valid else [])
+            )
+            response.is_valid.append(bool(valid))
+            response.result_type.append(
+                (request.SEED_USER if seeds else request.SEED_CURRENT)
+                if valid
+                else SolvePositionIK.Response.RESULT_INVALID
+            )
+        return response
+
+    def _on_reset_scene(self, _request, response):
+        def reset(world: BaxterWorld) -> int:
+            world.reset_scene(split=self.ros.split)
+            return len(world.objects())
+
+        n = self._submit(reset).wait(timeout=120.0)
+        response.success, response.message = True, f"{n} objects dropped"
+        return response
+
+    # ---- physics and publishing (physics thread) --------------------------------------------
+    def _run_physics(self) -> None:
+        ros = self.ros
+        next_state = next_robot_state = next_camera = next_refill = 0.0
+        wall_start, sim_start = time.monotonic(), self.world.time
+        viewer = None
+        try:
+            while self._running and rclpy.ok(context=self.context):
+                while not self._jobs.empty():
+                    self._jobs.get_nowait().run(self.world)
+                self.world.step(self.world.control_period)
+                now = self.world.time
+                self.clock_pub.publish(Clock(clock=stamp(now)))
+                if now >= next_state:
+                    next_state = now + 1.0 / ros.state_rate
+                    self._publish_states(now)
+                if now >= next_robot_state:
+                    next_robot_state = now + 1.0 / ros.robot_state_rate
+                    self._publish_robot_state()
+                if now >= next_camera and self._camera_watched():
+                    next_camera = now + 1.0 / ros.camera_rate
+                    self._publish_cameras(now)
+                if ros.auto_refill and now >= next_refill:
+                    next_refill = now + 1.0
+                    if self.world.refill_if_needed(split=ros.split):
+                        self.get_logger().info("table refilled with a new clutter")
+                if ros.viewer:
+                    viewer = self._sync_viewer(viewer)
+                if ros.real_time_factor > 0:
+                    ahead = (now - sim_start) / ros.real_time_factor - (time.monotonic() - wall_start)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        except Exception as e:  # the node must exit, not hang without physics
+            self.failed = True
+            self.get_logger().fatal(f"physics stopped: {type(e).__name__}: {e}")
+            rclpy.try_shutdown(context=self.context)
+        finally:
+            if viewer is not None:
+                viewer.close()
+
+    def _sync_viewer(self, viewer):
+        import mujoco.viewer
+
+        if viewer is None or viewer.m is not self.world.model:
+            if viewer is not None:
+                viewer.close()
+            viewer = mujoco.viewer.launch_passive(self.world.model, self.world.data)
+        viewer.sync()
+        return viewer
+
+    def _publish_states(self, now: float) -> None:
+        t = stamp(now)
+        world = self.world
+        joints = JointState(
+            name=list(world.joint_names),
+            position=world.joint_positions().tolist(),
+            velocity=world.joint_velocities().tolist(),
+            effort=world.joint_efforts().tolist(),
+        )
+        joints.header.stamp = t
+        self.joint_pub.publish(joints)
+        enabled = world.is_commandable()
+        for side in SIDES:
+            arm = world.arm(side)
+            pose = arm.endpoint_pose()
+            linear, angular = arm.endpoint_twist()
+            force, torque = arm.endpoint_wrench()
+            msg = EndpointState()
+            msg.header.stamp, msg.header.frame_id = t, BASE_FRAME
+            p, o = msg.pose.position, msg.pose.orientation
+            p.x, p.y, p.z = (float(v) for v in pose.position)
+            o.x, o.y, o.z, o.w = (float(v) for v in pose.orientation)
+            tw, wr = msg.twist, msg.wrench
+            tw.linear.x, tw.linear.y, tw.linear.z = (float(v) for v in linear)
+            tw.angular.x, tw.angular.y, tw.angular.z = (float(v) for v in angular)
+            wr.force.x, wr.force.y, wr.force.z = (float(v) for v in force)
+            wr.torque.x, wr.torque.y, wr.torque.z = (float(v) for v in torque)
+            self.endpoint_pubs[side].publish(msg)
+            self.gripper_pubs[side].publish(self._gripper_state(side, t, enabled))
+
+    def _gripper_state(self, side: str, t: Time, enabled: bool) -> EndEffectorState:
+        g = self.world.gripper(side)
+        command = self._gripper_command[side]
+        state = {"held_object": self.world.held_object(side)}
+        if self._last_errors.get(f"{side} gripper"):
+            state["last_error"] = self._last_errors[f"{side} gripper"]
+        return EndEffectorState(
+            timestamp=t,
+            id=GRIPPER_HARDWARE_ID,
+            enabled=int(enabled),
+            calibrated=int(g.calibrated),
+            ready=int(g.ready),
+            moving=int(g.moving),
+            gripping=int(g.gripping),
+            missed=int(g.missed),
+            error=int(g.error),
+            reverse=EndEffectorState.STATE_FALSE,
+            position=float(g.position),
+            force=float(g.force),
+            state=json.dumps(state),
+            command=command.args,
+            command_sender=command.sender,
+            command_sequence=command.sequence,
+        )
+
+    def _publish_robot_state(self) -> None:
+        world = self.world
+        msg = AssemblyState(
+            ready=world.is_commandable(), enabled=world.enabled, stopped=world.stopped
+        )
+        if world.stopped:
+            msg.estop_button = (
+                AssemblyState.ESTOP_BUTTON_PRESSED
+                if self._estop_button
+                else AssemblyState.ESTOP_BUTTON_RELEASED
+            )
+            msg.estop_source = AssemblyState.ESTOP_SOURCE_USER
+        self.state_pub.publish(msg)
+
+    def _camera_watched(self) -> bool:
+        pubs = [self.image_pub, self.depth_pub, self.info_pub]
+        if self.ros.hand_cameras:
+            pubs += list(self.hand_pubs.values())
+        return any(p.get_subscription_count() > 0 for p in pubs)
+
+    def _publish_cameras(self, now: float) -> None:
+        frame = self.world.render_head_camera()
+        t = stamp(now)
+        k = frame.intrinsics
+        height, width = frame.rgb.shape[:2]
+        rgb = Image(height=height, width=width, encoding="rgb8", step=width * 3)
+        rgb.data = frame.rgb.tobytes()
+        depth_mm = np.nan_to_num(frame.depth * 1000.0, nan=0.0, posinf=0.0)
+        depth = Image(height=height, width=width, encoding="16UC1", step=width * 2)
+        depth.data = np.clip(np.round(depth_mm), 0, 65535).astype("<u2").tobytes()
+        info = CameraInfo(height=height, width=width, distortion_model="plumb_bob")
+        info.d = [0.0] * 5
+        info.k = k.matrix.reshape(-1).tolist()
+        info.r = np.eye(3).reshape(-1).tolist()
+        info.p = [k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        for msg in (rgb, depth, info):
+            msg.header.stamp, msg.header.frame_id = t, CAMERA_FRAME
+        pose = PoseStamped()
+        pose.header.stamp, pose.header.frame_id = t, BASE_FRAME
+        p, o = pose.pose.position, pose.pose.orientation
+        p.x, p.y, p.z = (float(v) for v in frame.position)
+        o.x, o.y, o.z, o.w = rotation_to_quaternion_xyzw(frame.rotation)
+        self.camera_pose_pub.publish(pose)
+        self.image_pub.publish(rgb)
+        self.depth_pub.publish(depth)
+        self.info_pub.publish(info)
+        if self.ros.hand_cameras:
+            for side in SIDES:
+                hand = self.world.render_hand_camera(side)
+                h, w = hand.rgb.shape[:2]
+                msg = Image(height=h, width=w, encoding="rgb8", step=w * 3, data=hand.rgb.tobytes())
+                msg.header.stamp, msg.header.frame_id = t, f"{side}_hand_camera"
+                self.hand_pubs[side].publish(msg)
+
+    def destroy_node(self) -> None:
+        self._running = False
+        if self._physics.is_alive():
+            self._physics.join(timeout=5.0)
+        self.world.close()
+        super().destroy_node()
+
+
+def main(args=None) -> None:
+    node = None
+    try:
+        with rclpy.init(args=args):
+            node = SimulatedBaxter()
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            try:
+                executor.spin()
+            finally:
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    if node is not None and node.failed:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

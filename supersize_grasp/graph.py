@@ -1,0 +1,74 @@
+"""The node graphs, described once: launch files and ``supersize-grasp`` both start them from here.
+
+A ``launch/*.launch.py`` file turns a graph into launch_ros ``Node`` actions (for users with ROS 2
+launch); :mod:`supersize_grasp.launcher` starts the same specs as processes where ``launch`` is not
+installed. Neither keeps its own list of nodes, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PACKAGE = "supersize_grasp"
+
+# Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
+EXECUTABLES: dict[str, str] = {
+    "interface_echo": "supersize_grasp.nodes.interface_check",
+    "sim_baxter": "supersize_grasp.nodes.sim_baxter",
+}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a graph: what to run, its name and its ROS parameters."""
+
+    name: str
+    executable: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    required: bool = True  # the whole graph shuts down when a required node exits
+    package: str = PACKAGE
+
+    def __post_init__(self) -> None:
+        if self.executable not in EXECUTABLES:
+            raise ValueError(f"unknown executable {self.executable!r}; known: {sorted(EXECUTABLES)}")
+
+    @property
+    def module(self) -> str:
+        return EXECUTABLES[self.executable]
+
+
+def sim_graph(**parameters: Any) -> list[NodeSpec]:
+    """The simulated Baxter alone: any ROS 2 client can drive it."""
+    return [NodeSpec("sim_baxter", "sim_baxter", parameters)]
+
+
+GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph}
+
+
+def launch_description(graph: str, **parameters: Any):
+    """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, Shutdown
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    config_file = LaunchConfiguration("config_file")
+    actions: list[Any] = [
+        DeclareLaunchArgument(
+            "config_file", default_value="", description="YAML overlaying the defaults"
+        )
+    ]
+    for spec in GRAPHS[graph](**parameters):
+        actions.append(
+            Node(
+                package=spec.package,
+                executable=spec.executable,
+                name=spec.name,
+                output="screen",
+                parameters=[{**spec.parameters, "config_file": config_file}],
+                on_exit=Shutdown() if spec.required else None,
+            )
+        )
+    return LaunchDescription(actions)

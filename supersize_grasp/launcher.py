@@ -1,0 +1,118 @@
+"""Start a node graph as processes, like ``ros2 launch`` does, where ``launch`` is not installed.
+
+Each node runs as ``python -m <module> --ros-args -r __node:=<name> --params-file <file>``, in its
+own process group. Ctrl-C (or SIGTERM) stops every node with SIGINT, then SIGTERM, then SIGKILL;
+when a required node exits, the others are stopped too (launch's ``on_exit=Shutdown()``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import Config, to_yaml
+from .graph import NodeSpec
+
+
+class GraphProcess:
+    """The running processes of one graph."""
+
+    def __init__(
+        self,
+        specs: Sequence[NodeSpec],
+        config: Config | None = None,
+        env: Mapping[str, str] | None = None,
+        extra_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.specs = list(specs)
+        self._tmp = tempfile.TemporaryDirectory(prefix="supersize_grasp_graph_")
+        self.processes: dict[str, subprocess.Popen] = {}
+        environment = dict(os.environ if env is None else env)
+        config_file = None
+        if config is not None:  # already validated: every node gets the same effective config
+            config_file = Path(self._tmp.name, "config.yaml")
+            config_file.write_text(to_yaml(config, comments=False))
+        for spec in self.specs:
+            parameters = {**spec.parameters, **(extra_parameters or {}).get(spec.name, {})}
+            if config_file:
+                parameters["config_file"] = str(config_file)
+            params_file = Path(self._tmp.name, f"{spec.name}.yaml")
+            params_file.write_text(yaml.safe_dump({spec.name: {"ros__parameters": parameters}}))
+            command = [
+                sys.executable,
+                "-m",
+                spec.module,
+                "--ros-args",
+                "-r",
+                f"__node:={spec.name}",
+                "--params-file",
+                str(params_file),
+            ]
+            self.processes[spec.name] = subprocess.Popen(
+                command, env=environment, start_new_session=True
+            )
+
+    def poll(self) -> tuple[str, int] | None:
+        """The first required node that has exited, with its exit code."""
+        for spec in self.specs:
+            code = self.processes[spec.name].poll()
+            if code is not None and spec.required:
+                return spec.name, code
+        return None
+
+    def wait(self) -> int:
+        """Until a required node exits or we are interrupted; then stops the rest."""
+        stop = {"signal": None}
+
+        def on_signal(signum, _frame):
+            stop["signal"] = signum
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        try:
+            while stop["signal"] is None:
+                exited = self.poll()
+                if exited:
+                    name, code = exited
+                    if code != 0:
+                        print(f"[launcher] {name} exited with {code}; stopping", file=sys.stderr)
+                    return code
+                time.sleep(0.1)
+            return 0
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.shutdown()
+
+    def shutdown(self, grace: float = 10.0) -> None:
+        for sig, timeout in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            alive = [p for p in self.processes.values() if p.poll() is None]
+            if not alive:
+                break
+            for p in alive:
+                try:
+                    os.killpg(p.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + timeout
+            for p in alive:
+                try:
+                    p.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+        self._tmp.cleanup()
+
+    def __enter__(self) -> GraphProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()

@@ -1,0 +1,78 @@
+"""Launch files and the runner start the same node graphs, made of registered entry points.
+
+``launch`` / ``launch_ros`` cannot be installed here, so the launch files are executed against
+small stand-ins of those two packages (the only mocks of the suite) that record what they are
+given; whether each node then really runs is tested elsewhere through the runner.
+"""
+
+import importlib
+import importlib.metadata
+import runpy
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from supersize_grasp.graph import EXECUTABLES, GRAPHS, PACKAGE
+
+LAUNCH_DIR = Path(__file__).resolve().parents[1] / "launch"
+
+
+class _Recorder:
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+@pytest.fixture
+def fake_launch(monkeypatch):
+    launch = types.ModuleType("launch")
+    launch.LaunchDescription = type("LaunchDescription", (_Recorder,), {})
+    actions = types.ModuleType("launch.actions")
+    actions.DeclareLaunchArgument = type("DeclareLaunchArgument", (_Recorder,), {})
+    actions.Shutdown = type("Shutdown", (_Recorder,), {})
+    substitutions = types.ModuleType("launch.substitutions")
+    substitutions.LaunchConfiguration = type("LaunchConfiguration", (_Recorder,), {})
+    launch_ros = types.ModuleType("launch_ros")
+    ros_actions = types.ModuleType("launch_ros.actions")
+    ros_actions.Node = type("Node", (_Recorder,), {})
+    for name, module in {
+        "launch": launch,
+        "launch.actions": actions,
+        "launch.substitutions": substitutions,
+        "launch_ros": launch_ros,
+        "launch_ros.actions": ros_actions,
+    }.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return ros_actions.Node
+
+
+def console_scripts() -> dict[str, str]:
+    entry_points = importlib.metadata.distribution(PACKAGE).entry_points
+    return {ep.name: ep.value for ep in entry_points if ep.group == "console_scripts"}
+
+
+def test_every_executable_is_a_console_script_with_a_main():
+    scripts = console_scripts()
+    for executable, module in EXECUTABLES.items():
+        assert scripts.get(executable) == f"{module}:main", f"{executable} is not registered"
+        assert callable(importlib.import_module(module).main)
+
+
+@pytest.mark.parametrize("path", sorted(LAUNCH_DIR.glob("*.launch.py")), ids=lambda p: p.name)
+def test_launch_file_declares_exactly_its_graph(path, fake_launch):
+    graph = path.name.removesuffix(".launch.py")
+    assert graph in GRAPHS, f"{path.name} has no graph in supersize_grasp.graph.GRAPHS"
+    description = runpy.run_path(str(path))["generate_launch_description"]()
+    nodes = [a for a in description.args[0] if isinstance(a, fake_launch)]
+    declared = [(n.kwargs["package"], n.kwargs["executable"], n.kwargs["name"]) for n in nodes]
+    expected = [(s.package, s.executable, s.name) for s in GRAPHS[graph]()]
+    assert declared == expected
+    for node in nodes:
+        assert node.kwargs["executable"] in console_scripts()
+        assert "config_file" in node.kwargs["parameters"][0]
+
+
+def test_every_graph_has_a_launch_file():
+    shipped = {p.name.removesuffix(".launch.py") for p in LAUNCH_DIR.glob("*.launch.py")}
+    assert set(GRAPHS) <= shipped
