@@ -12,15 +12,21 @@ from pydantic import Field, model_validator
 
 from .base import StrictModel
 from .objects import ObjectSetConfig
+from .sim_node import SimNodeConfig
 
 
 class PhysicsConfig(StrictModel):
-    """Solver settings: 2 ms steps, elliptic cones and a high impratio keep grasps from creeping."""
+    """Solver settings: 2 ms steps, elliptic cones and a high impratio keep grasps from creeping.
+
+    ``sleep`` lets MuJoCo stop integrating objects at rest until something touches them: about
+    twice the steps/s with mesh objects on the table.
+    """
 
     timestep: float = Field(0.002, gt=0.0, le=0.005)
     control_period: float = Field(0.01, gt=0.0, le=0.05)
     impratio: float = Field(10.0, ge=1.0)
     cone: Literal["elliptic", "pyramidal"] = "elliptic"
+    sleep: bool = True
 
 
 class TableConfig(StrictModel):
@@ -76,9 +82,9 @@ class GripperConfig(StrictModel):
 
 
 class ArmControlConfig(StrictModel):
-    """Joint position servo: the setpoint moves at ``speed_ratio`` of each joint's velocity limit."""
+    """Joint position servo (setpoint speed: ``speed_ratio`` x joint velocity limit) and IK."""
 
-    speed_ratio: float = Field(0.6, gt=0.0, le=1.0)
+    speed_ratio: float = Field(1.0, gt=0.0, le=1.0)
     shoulder_kp: float = Field(1500.0, gt=0.0)
     shoulder_kv: float = Field(60.0, ge=0.0)
     wrist_kp: float = Field(300.0, gt=0.0)
@@ -87,9 +93,9 @@ class ArmControlConfig(StrictModel):
     position_tolerance: float = Field(0.01, gt=0.0)
     ik_tolerance_position: float = Field(0.002, gt=0.0)
     ik_tolerance_angle: float = Field(0.0175, gt=0.0)
-    ik_seeds: int = Field(6, ge=1, le=50)
-    ik_iterations: int = Field(80, ge=5, le=1000)
-    ik_damping: float = Field(0.03, gt=0.0)
+    ik_seeds: int = Field(12, ge=1, le=50)
+    ik_iterations: int = Field(100, ge=5, le=1000)
+    ik_damping: float = Field(0.01, gt=0.0)
 
 
 class SceneConfig(StrictModel):
@@ -98,7 +104,7 @@ class SceneConfig(StrictModel):
     n_objects: int = Field(5, ge=0, le=40)
     drop_x: tuple[float, float] = (0.45, 0.75)
     drop_y: tuple[float, float] = (-0.35, 0.35)
-    drop_height: float = Field(0.08, ge=0.0)
+    drop_height: float = Field(0.01, ge=0.0)
     settle_time: float = Field(1.0, ge=0.0)
     refill_below: int = Field(1, ge=0)
 
@@ -124,3 +130,4 @@ class SimulatorConfig(StrictModel):
     # Default: pybullet_data/random_urdfs (needs pybullet); ``{folder: "builtin:primitives"}``
     # selects the seeded boxes/cylinders/capsules that need no files.
     objects: ObjectSetConfig = Field(default_factory=ObjectSetConfig)
+    ros: SimNodeConfig = Field(SimNodeConfig(), description="the ROS node around the world")

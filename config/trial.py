@@ -8,13 +8,23 @@ from .base import StrictModel
 class RegionOfInterestConfig(StrictModel):
     """OpenCV Mixture-of-Gaussians background subtraction against the empty table."""
 
-    history: int = Field(20, ge=1)
-    var_threshold: float = Field(16.0, gt=0.0)
-    min_area_px: int = Field(80, ge=1, description="smaller foreground blobs are noise")
+    history: int = Field(20, ge=1, description="frames of the empty table that seed the model")
+    var_threshold: float = Field(16.0, gt=0.0, description="MOG2 squared Mahalanobis threshold")
+    learning_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="background update per capture; 0: keep the empty table"
+    )
+    min_area_px: int = Field(60, ge=1, description="smaller foreground blobs are noise")
     margin_px: int = Field(4, ge=0, description="grown around each blob's bounding box")
+    min_height: float = Field(
+        0.004, ge=0.0, description="m above the table: seeds the background model from depth"
+    )
+    max_height: float = Field(
+        0.15, gt=0.0, description="m above the table: higher foreground is an arm, not an object"
+    )
 
 
 class TrialConfig(StrictModel):
+    table_z: float = Field(-0.155, description="table top height in the robot base frame (m)")
     approach_height: float = Field(0.25, gt=0.0, description="m above the table before descending")
     lift_height: float = Field(0.20, gt=0.0, description="m lifted before the label is read")
     grasp_depth: float = Field(
@@ -25,4 +35,11 @@ class TrialConfig(StrictModel):
     motion_timeout: float = Field(10.0, gt=0.0, description="s allowed for any single motion")
     joint_tolerance: float = Field(0.01, gt=0.0, description="rad: a motion has arrived")
     put_down: bool = Field(True, description="put a held object back at a random table spot")
+    refill_service: str = Field(
+        "/sim_baxter/reset_scene",
+        description="Trigger service for new objects when an arm's half is empty; '': a person",
+    )
+    refill_wait: float = Field(30.0, gt=0.0, description="s to wait for a person to refill")
+    tick_period: float = Field(0.02, gt=0.0, description="s (robot clock) between tree ticks")
+    seed: int = Field(0, description="seeds the random grasps (offset by the trials stored)")
     roi: RegionOfInterestConfig = RegionOfInterestConfig()

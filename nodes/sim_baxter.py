@@ -50,8 +50,10 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
 
+from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
-from supersize_grasp.simulator.errors import CommandRejected
+from supersize_grasp.simulator.contacts import held_object
+from supersize_grasp.simulator.errors import CommandRejectedError
 from supersize_grasp.simulator.world import BaxterWorld
 
 SIDES = ("left", "right")
@@ -64,7 +66,7 @@ _COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 def stamp(seconds: float) -> Time:
     whole = math.floor(seconds)
-    return Time(sec=int(whole), nanosec=min(int(round((seconds - whole) * 1e9)), 999_999_999))
+    return Time(sec=int(whole), nanosec=min(round((seconds - whole) * 1e9), 999_999_999))
 
 
 class _Job:
@@ -90,25 +92,6 @@ class _Job:
         if self.error is not None:
             raise self.error
         return self.result
-
-
-def rotation_to_quaternion_xyzw(r: np.ndarray) -> tuple[float, float, float, float]:
-    """Rotation matrix to a unit quaternion (x, y, z, w), numerically safe for all angles."""
-    m = np.asarray(r, dtype=float)
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
-    else:
-        i = int(np.argmax(np.diag(m)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
-        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
-        q[i] = s / 4
-        q[j] = (m[j, i] + m[i, j]) / s
-        q[k] = (m[k, i] + m[i, k]) / s
-    norm = math.sqrt(sum(c * c for c in q))
-    return tuple(c / norm for c in q)  # type: ignore[return-value]
 
 
 class SimulatedBaxter(Node):
@@ -217,7 +200,7 @@ class SimulatedBaxter(Node):
         def guarded(world: BaxterWorld) -> None:
             try:
                 fn(world)
-            except (CommandRejected, ValueError, TypeError) as e:
+            except (CommandRejectedError, ValueError, TypeError) as e:
                 self._refuse(what, e)
 
         self._submit(guarded)
@@ -240,7 +223,9 @@ class SimulatedBaxter(Node):
     def _on_gripper_command(self, side: str, msg: EndEffectorCommand) -> None:
         what = f"{side} gripper {msg.command!r}"
         if msg.id != GRIPPER_HARDWARE_ID:
-            self._refuse(what, ValueError(f"id {msg.id} is not this gripper ({GRIPPER_HARDWARE_ID})"))
+            self._refuse(
+                what, ValueError(f"id {msg.id} is not this gripper ({GRIPPER_HARDWARE_ID})")
+            )
             return
         try:
             args = json.loads(msg.args) if msg.args.strip() else {}
@@ -298,7 +283,9 @@ class SimulatedBaxter(Node):
 
     def _on_reset(self, _msg: Empty) -> None:
         if self._estop_button:
-            self._refuse("set_super_reset", CommandRejected("the E-stop button is still pressed"))
+            self._refuse(
+                "set_super_reset", CommandRejectedError("the E-stop button is still pressed")
+            )
             return
         self._command("set_super_reset", BaxterWorld.reset_estop)
 
@@ -308,13 +295,14 @@ class SimulatedBaxter(Node):
             self._command("E-stop button", BaxterWorld.estop)
 
     def _on_ik(self, side: str, request, response):
-        seeds = {}
-        if request.seed_mode in (request.SEED_AUTO, request.SEED_USER) and request.seed_angles:
-            seeds = dict(zip(request.seed_angles[0].name, request.seed_angles[0].position))
+        seeds: dict[str, float] = {}
         for i, pose_stamped in enumerate(request.pose_stamp):
-            if len(request.seed_angles) > i:
-                s = request.seed_angles[i]
-                seeds = dict(zip(s.name, s.position))
+            if request.seed_mode != request.SEED_CURRENT and request.seed_angles:
+                s = request.seed_angles[min(i, len(request.seed_angles) - 1)]
+                if len(s.name) == len(s.position):
+                    seeds = dict(zip(s.name, s.position, strict=True))
+                else:
+                    self._refuse(f"{side} IK", ValueError("seed names and positions differ"))
             p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
             frame = pose_stamped.header.frame_id
             valid, joints = False, {}
@@ -329,7 +317,10 @@ class SimulatedBaxter(Node):
                 except ValueError as e:
                     self._refuse(f"{side} IK", e)
             response.joints.append(
-                JointState(name=list(joints) if valid else [], position=list(joints.values()) if valid else [])
+                JointState(
+                    name=list(joints) if valid else [],
+                    position=list(joints.values()) if valid else [],
+                )
             )
             response.is_valid.append(bool(valid))
             response.result_type.append(
@@ -377,16 +368,21 @@ class SimulatedBaxter(Node):
                 if ros.viewer:
                     viewer = self._sync_viewer(viewer)
                 if ros.real_time_factor > 0:
-                    ahead = (now - sim_start) / ros.real_time_factor - (time.monotonic() - wall_start)
+                    ahead = (now - sim_start) / ros.real_time_factor - (
+                        time.monotonic() - wall_start
+                    )
                     if ahead > 0:
                         time.sleep(ahead)
         except Exception as e:  # the node must exit, not hang without physics
+            if not self._running or not rclpy.ok(context=self.context):
+                return  # shutting down: publishers went away under us
             self.failed = True
             self.get_logger().fatal(f"physics stopped: {type(e).__name__}: {e}")
             rclpy.try_shutdown(context=self.context)
         finally:
             if viewer is not None:
                 viewer.close()
+            self.world.close()  # GL contexts belong to the thread that made them
 
     def _sync_viewer(self, viewer):
         import mujoco.viewer
@@ -431,7 +427,7 @@ class SimulatedBaxter(Node):
     def _gripper_state(self, side: str, t: Time, enabled: bool) -> EndEffectorState:
         g = self.world.gripper(side)
         command = self._gripper_command[side]
-        state = {"held_object": self.world.held_object(side)}
+        state = {"held_object": held_object(self.world, side)}
         if self._last_errors.get(f"{side} gripper"):
             state["last_error"] = self._last_errors[f"{side} gripper"]
         return EndEffectorState(
@@ -494,7 +490,7 @@ class SimulatedBaxter(Node):
         pose.header.stamp, pose.header.frame_id = t, BASE_FRAME
         p, o = pose.pose.position, pose.pose.orientation
         p.x, p.y, p.z = (float(v) for v in frame.position)
-        o.x, o.y, o.z, o.w = rotation_to_quaternion_xyzw(frame.rotation)
+        o.x, o.y, o.z, o.w = matrix_to_quaternion(frame.rotation)
         self.camera_pose_pub.publish(pose)
         self.image_pub.publish(rgb)
         self.depth_pub.publish(depth)
@@ -511,7 +507,6 @@ class SimulatedBaxter(Node):
         self._running = False
         if self._physics.is_alive():
             self._physics.join(timeout=5.0)
-        self.world.close()
         super().destroy_node()
 
 

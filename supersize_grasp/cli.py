@@ -17,7 +17,9 @@ from supersize_grasp import __version__
 VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "check the installation: two ROS 2 nodes round-trip every interface type"),
     "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),
+    "dataset": ("dataset", "summarise a trial store (counts, success rates) and check it"),
     "sim": ("sim", "start the simulated Baxter alone (Baxter SDK interface over ROS 2)"),
+    "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 
 DESCRIPTION = """\

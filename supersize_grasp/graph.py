@@ -32,7 +32,9 @@ class NodeSpec:
 
     def __post_init__(self) -> None:
         if self.executable not in EXECUTABLES:
-            raise ValueError(f"unknown executable {self.executable!r}; known: {sorted(EXECUTABLES)}")
+            raise ValueError(
+                f"unknown executable {self.executable!r}; known: {sorted(EXECUTABLES)}"
+            )
 
     @property
     def module(self) -> str:
@@ -49,10 +51,11 @@ GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph}
 
 def launch_description(graph: str, **parameters: Any):
     """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
-    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, Shutdown
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
+
+    from launch import LaunchDescription
 
     config_file = LaunchConfiguration("config_file")
     actions: list[Any] = [

@@ -7,6 +7,7 @@ when a required node exits, the others are stopped too (launch's ``on_exit=Shutd
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -99,16 +100,12 @@ class GraphProcess:
             if not alive:
                 break
             for p in alive:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + timeout
             for p in alive:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    pass
         self._tmp.cleanup()
 
     def __enter__(self) -> GraphProcess:

@@ -26,6 +26,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
+from supersize_grasp.geometry import quaternion_to_matrix
+
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -52,11 +54,15 @@ class SdkClient:
             for s in ("left", "right")
         }
         self.gripper_pubs = {
-            s: n.create_publisher(EndEffectorCommand, f"/robot/end_effector/{s}_gripper/command", 10)
+            s: n.create_publisher(
+                EndEffectorCommand, f"/robot/end_effector/{s}_gripper/command", 10
+            )
             for s in ("left", "right")
         }
         self.ik = {
-            s: n.create_client(SolvePositionIK, f"/ExternalTools/{s}/PositionKinematicsNode/IKService")
+            s: n.create_client(
+                SolvePositionIK, f"/ExternalTools/{s}/PositionKinematicsNode/IKService"
+            )
             for s in ("left", "right")
         }
         self.executor = MultiThreadedExecutor(context=self.context)
@@ -187,13 +193,3 @@ class CameraClient:
         rotation = quaternion_to_matrix(q.x, q.y, q.z, q.w)
         position = np.array([pose.position.x, pose.position.y, pose.position.z])
         return rgb, depth, np.array(info.k).reshape(3, 3), position, rotation
-
-
-def quaternion_to_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )

@@ -1,1 +1,1 @@
-"""py_trees to ROS 2 glue, in the spirit of py_trees_ros: behaviours that talk to ROS, trees with snapshots."""
+"""py_trees to ROS 2 glue in py_trees_ros's spirit: ROS-facing behaviours, trees, snapshots."""

@@ -1,0 +1,351 @@
+"""Behaviours that drive a Baxter through the SDK's ROS 2 interface (real or simulated alike).
+
+Each sends in ``initialise`` and only polls in ``update``: ROS calls are asynchronous and long
+motions report RUNNING with what they wait for as the feedback message. Robot state comes from the
+blackboard, written by the ``ToBlackboard`` subscribers at the root of the tree:
+``/robot/state``, ``/robot/joints`` and ``/robot/<side>/gripper``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import py_trees
+from baxter_core_msgs.msg import AssemblyState, EndEffectorCommand, JointCommand
+from baxter_core_msgs.srv import SolvePositionIK
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+
+from supersize_grasp.config.robot import RobotConfig
+
+from .ros.exceptions import NotReadyError
+
+Status = py_trees.common.Status
+READ, WRITE = py_trees.common.Access.READ, py_trees.common.Access.WRITE
+STATE_KEY = "/robot/state"
+JOINTS_KEY = "/robot/joints"
+
+
+def gripper_key(side: str) -> str:
+    return f"/robot/{side}/gripper"
+
+
+def robot_ready(state: AssemblyState | None) -> bool:
+    return state is not None and state.enabled and not state.stopped
+
+
+class RobotBehaviour(py_trees.behaviour.Behaviour):
+    """Holds the node after ``setup``; keys are registered on one blackboard client."""
+
+    def __init__(self, name: str, robot: RobotConfig, read=(), write=()) -> None:
+        super().__init__(name)
+        self.robot = robot
+        self.node: Node | None = None
+        self.bb = self.attach_blackboard_client(name)
+        for key in read:
+            self.bb.register_key(key, access=READ)
+        for key in write:
+            self.bb.register_key(key, access=WRITE)
+
+    def setup(self, **kwargs) -> None:
+        self.node = kwargs.get("node")
+        if self.node is None:
+            raise NotReadyError(f"{self.name}: setup needs node=")
+
+    def now(self) -> float:
+        return self.node.get_clock().now().nanoseconds * 1e-9
+
+    def read(self, key: str, default: Any = None) -> Any:
+        try:
+            return self.bb.get(key)
+        except KeyError:
+            return default
+
+
+class EnableRobot(RobotBehaviour):
+    """Enables the motors (``/robot/set_super_enable``); waits, never overrides, an E-stop."""
+
+    def __init__(self, robot: RobotConfig, name: str = "Enable robot") -> None:
+        super().__init__(name, robot, read=[STATE_KEY])
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        self.publisher = self.node.create_publisher(Bool, self.robot.enable_topic, 10)
+
+    def update(self) -> Status:
+        state = self.read(STATE_KEY)
+        if state is None:
+            self.feedback_message = f"waiting for {self.robot.state_topic}"
+            return Status.RUNNING
+        if state.stopped:
+            self.feedback_message = "E-stop engaged: release it and reset the robot"
+            return Status.RUNNING
+        if state.enabled:
+            self.feedback_message = "enabled"
+            return Status.SUCCESS
+        self.publisher.publish(Bool(data=True))
+        self.feedback_message = "enabling"
+        return Status.RUNNING
+
+
+class GripperCommand(RobotBehaviour):
+    """Sends one ``EndEffectorCommand`` and waits until the gripper has handled it and stopped.
+
+    The command counts as handled when the state echoes its sequence number (Baxter does so).
+    """
+
+    _sequence = 0
+
+    def __init__(
+        self,
+        side: str,
+        robot: RobotConfig,
+        command: str,
+        args: dict | None = None,
+        timeout: float = 10.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name or f"Gripper {command}", robot, read=[gripper_key(side)])
+        self.side, self.command, self.args, self.timeout = side, command, args or {}, timeout
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        topic = self.robot.topic(self.robot.gripper_command_topic, self.side)
+        self.publisher = self.node.create_publisher(EndEffectorCommand, topic, 10)
+
+    def initialise(self) -> None:
+        GripperCommand._sequence += 1
+        self.sequence = GripperCommand._sequence
+        self.sent = False
+        self.deadline = self.now() + self.timeout
+
+    def update(self) -> Status:
+        state = self.read(gripper_key(self.side))
+        if state is None:
+            self.feedback_message = "waiting for the gripper state"
+            return Status.RUNNING
+        if not self.sent:
+            self.publisher.publish(
+                EndEffectorCommand(
+                    id=state.id,
+                    command=self.command,
+                    args=json.dumps(self.args),
+                    sender="supersize_grasp",
+                    sequence=self.sequence,
+                )
+            )
+            self.sent = True
+        if state.command_sequence == self.sequence and not state.moving:
+            self.feedback_message = (
+                f"done (position {state.position:.0f}%, force {state.force:.0f}%)"
+            )
+            return Status.SUCCESS
+        if self.now() > self.deadline:
+            self.feedback_message = f"timed out after {self.timeout:.0f} s"
+            return Status.FAILURE
+        self.feedback_message = f"{self.command}: position {state.position:.0f}%"
+        return Status.RUNNING
+
+
+class CalibrateGripper(GripperCommand):
+    """Calibrates the gripper once; SUCCESS at once when it already is."""
+
+    def __init__(self, side: str, robot: RobotConfig) -> None:
+        super().__init__(
+            side, robot, EndEffectorCommand.CMD_CALIBRATE, timeout=20.0, name="Calibrate gripper"
+        )
+
+    def update(self) -> Status:
+        state = self.read(gripper_key(self.side))
+        if state is not None and state.calibrated == 1 and not self.sent:
+            self.feedback_message = "calibrated"
+            return Status.SUCCESS
+        return super().update()
+
+
+class MoveJoints(RobotBehaviour):
+    """Position-mode motion through joint-space waypoints, re-sent every tick like baxter_interface.
+
+    Args:
+        side: arm.
+        robot: SDK names.
+        waypoints: a blackboard key holding a list of ``{joint: angle}`` dicts (or one dict), or a
+            callable returning them when the motion starts.
+        tolerance: rad within which the last waypoint counts as reached; earlier ones use 2x.
+        timeout: s (robot clock) for the whole motion; FAILURE after it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        side: str,
+        robot: RobotConfig,
+        waypoints: str | Callable[[], Sequence[dict[str, float]]],
+        tolerance: float = 0.01,
+        timeout: float = 10.0,
+    ) -> None:
+        keys = [waypoints] if isinstance(waypoints, str) else []
+        super().__init__(name, robot, read=[JOINTS_KEY, *keys])
+        self.side, self.waypoints, self.tolerance, self.timeout = (
+            side,
+            waypoints,
+            tolerance,
+            timeout,
+        )
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        topic = self.robot.topic(self.robot.joint_command_topic, self.side)
+        self.publisher = self.node.create_publisher(JointCommand, topic, 10)
+
+    def initialise(self) -> None:
+        path = self.read(self.waypoints) if isinstance(self.waypoints, str) else self.waypoints()
+        self.path = [path] if isinstance(path, dict) else list(path or [])
+        self.index = 0
+        self.deadline = self.now() + self.timeout
+
+    def update(self) -> Status:
+        if not self.path:
+            self.feedback_message = "no waypoints"
+            return Status.FAILURE
+        joints = self.read(JOINTS_KEY)
+        if joints is None:
+            self.feedback_message = "waiting for joint states"
+            return Status.RUNNING
+        current = dict(zip(joints.name, joints.position, strict=True))
+        while True:
+            target = self.path[self.index]
+            last = self.index == len(self.path) - 1
+            tolerance = self.tolerance if last else 2 * self.tolerance
+            error = max(abs(current[n] - v) for n, v in target.items())
+            if error > tolerance or last:
+                break
+            self.index += 1
+        if error <= tolerance:
+            self.feedback_message = "arrived"
+            return Status.SUCCESS
+        if self.now() > self.deadline:
+            where = f"waypoint {self.index + 1}/{len(self.path)}"
+            self.feedback_message = f"timed out after {self.timeout:.0f} s at {where}"
+            return Status.FAILURE
+        self.publisher.publish(
+            JointCommand(
+                mode=JointCommand.POSITION_MODE, names=list(target), command=list(target.values())
+            )
+        )
+        self.feedback_message = (
+            f"waypoint {self.index + 1}/{len(self.path)}, error {math.degrees(error):.1f} deg"
+        )
+        return Status.RUNNING
+
+    def terminate(self, new_status: Status) -> None:
+        if new_status == Status.INVALID and self.node is not None and self.status == Status.RUNNING:
+            joints = self.read(JOINTS_KEY)
+            if joints is not None:  # hold where we are instead of finishing an abandoned motion
+                names = [n for n in joints.name if n.startswith(f"{self.side}_")]
+                names = [n for n in names if "gripper" not in n]
+                here = dict(zip(joints.name, joints.position, strict=True))
+                self.publisher.publish(
+                    JointCommand(
+                        mode=JointCommand.POSITION_MODE,
+                        names=names,
+                        command=[here[n] for n in names],
+                    )
+                )
+
+
+Pose = tuple[Sequence[float], Sequence[float]]  # position xyz, quaternion xyzw
+
+
+class SolveIK(RobotBehaviour):
+    """Joint solutions for named paths of endpoint poses, each seeded with the previous solution.
+
+    Asks the SDK's IK service one pose at a time (chained across ticks, never blocking). SUCCESS
+    writes ``{path name: [{joint: angle}, ...]}`` to ``output_key``; FAILURE when any pose is
+    unreachable.
+
+    Args:
+        poses: callable returning ``{path name: [pose, ...]}`` when the behaviour starts (it
+            usually reads the chosen grasp from the blackboard); paths are solved in order.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        side: str,
+        robot: RobotConfig,
+        poses: Callable[[], Mapping[str, Sequence[Pose]]],
+        output_key: str,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(name, robot, write=[output_key])
+        self.side, self.poses, self.output_key, self.timeout = side, poses, output_key, timeout
+        self.client = None
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        service = self.robot.topic(self.robot.ik_service, self.side)
+        self.client = self.node.create_client(SolvePositionIK, service)
+
+    def initialise(self) -> None:
+        paths = self.poses()
+        self.names = [name for name, path in paths.items() for _ in path]
+        self.targets = [pose for path in paths.values() for pose in path]
+        self.solutions: list[dict[str, float]] = []
+        self.future = None
+        self.deadline = self.now() + self.timeout
+
+    def _request(self) -> None:
+        position, quaternion = self.targets[len(self.solutions)]
+        pose = PoseStamped()
+        pose.header.frame_id = self.robot.base_frame
+        p, o = pose.pose.position, pose.pose.orientation
+        p.x, p.y, p.z = (float(v) for v in position)
+        o.x, o.y, o.z, o.w = (float(v) for v in quaternion)
+        request = SolvePositionIK.Request(pose_stamp=[pose])
+        if self.solutions:
+            seed = self.solutions[-1]
+            request.seed_angles = [JointState(name=list(seed), position=list(seed.values()))]
+            request.seed_mode = SolvePositionIK.Request.SEED_USER
+        self.future = self.client.call_async(request)
+
+    def update(self) -> Status:
+        if not self.client.service_is_ready():
+            self.feedback_message = "waiting for the IK service"
+            return Status.FAILURE if self.now() > self.deadline else Status.RUNNING
+        if self.future is None:
+            self._request()
+        if not self.future.done():
+            if self.now() > self.deadline:
+                self.feedback_message = "IK service timed out"
+                return Status.FAILURE
+            self.feedback_message = f"solving pose {len(self.solutions) + 1}/{len(self.targets)}"
+            return Status.RUNNING
+        response = self.future.result()
+        self.future = None
+        if not response.is_valid or not response.is_valid[0]:
+            self.feedback_message = (
+                f"pose {len(self.solutions) + 1}/{len(self.targets)} is unreachable"
+            )
+            return Status.FAILURE
+        joints = response.joints[0]
+        self.solutions.append(dict(zip(joints.name, joints.position, strict=True)))
+        if len(self.solutions) == len(self.targets):
+            plan: dict[str, list[dict[str, float]]] = {name: [] for name in self.names}
+            for name, solution in zip(self.names, self.solutions, strict=True):
+                plan[name].append(solution)
+            self.bb.set(self.output_key, plan, overwrite=True)
+            self.feedback_message = f"{len(self.solutions)} poses solved"
+            return Status.SUCCESS
+        self._request()
+        return Status.RUNNING
+
+    def terminate(self, new_status: Status) -> None:
+        if self.future is not None and not self.future.done():
+            self.client.remove_pending_request(self.future)
+        self.future = None

@@ -1,0 +1,57 @@
+"""Topic data to the blackboard: subscriber callbacks store, only ``update`` writes the board."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import py_trees
+from rclpy.qos import QoSProfile
+
+from .exceptions import NotReadyError
+
+
+class ToBlackboard(py_trees.behaviour.Behaviour):
+    """Copies the latest message of a topic to a blackboard key on every tick.
+
+    RUNNING until the first message arrives, SUCCESS afterwards. Put these in a "topics to
+    blackboard" branch ticked before the tasks, as py_trees_ros tutorials do.
+
+    Args:
+        name: behaviour name.
+        topic: topic name.
+        msg_type: message class.
+        key: blackboard key (absolute, e.g. ``/robot/state``).
+        qos: subscription QoS.
+    """
+
+    def __init__(self, name: str, topic: str, msg_type: type, key: str, qos: QoSProfile | int = 10):
+        super().__init__(name)
+        self.topic, self.msg_type, self.key, self.qos = topic, msg_type, key, qos
+        self.blackboard = self.attach_blackboard_client(name)
+        self.blackboard.register_key(key, access=py_trees.common.Access.WRITE)
+        self._lock = threading.Lock()
+        self._msg: Any = None
+        self._subscription = None
+
+    def setup(self, **kwargs) -> None:
+        node = kwargs.get("node")
+        if node is None:
+            raise NotReadyError(f"{self.name}: setup needs node=")
+        self._subscription = node.create_subscription(
+            self.msg_type, self.topic, self._store, self.qos
+        )
+
+    def _store(self, msg) -> None:
+        with self._lock:
+            self._msg = msg
+
+    def update(self) -> py_trees.common.Status:
+        with self._lock:
+            msg = self._msg
+        if msg is None:
+            self.feedback_message = f"waiting for {self.topic}"
+            return py_trees.common.Status.RUNNING
+        self.blackboard.set(self.key, msg, overwrite=True)
+        self.feedback_message = f"{self.topic} -> {self.key}"
+        return py_trees.common.Status.SUCCESS

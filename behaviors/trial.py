@@ -1,0 +1,804 @@
+"""The self-supervised grasp trial (the paper, section III) as py_trees behaviours and subtrees.
+
+One trial: park the arm out of view, capture the head image, find regions of interest (MOG),
+choose a grasp (x, y, theta), move 25 cm above it, descend, grip, lift 20 cm, label from the
+gripper, log, put the object back at a random spot, and start again. ``trial_subtree`` builds it
+for one arm with a pluggable grasp chooser; ``collection_tree`` runs both arms at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import py_trees
+from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState
+from geometry_msgs.msg import PoseStamped
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+
+from supersize_grasp.config import Config
+from supersize_grasp.geometry import angle_bin, top_down_quaternion
+
+from .regions import Region, RegionFinder
+from .robot import (
+    READ,
+    WRITE,
+    CalibrateGripper,
+    GripperCommand,
+    MoveJoints,
+    RobotBehaviour,
+    SolveIK,
+    Status,
+    gripper_key,
+)
+from .scene import Scene, camera_model, image_to_depth, image_to_rgb
+
+ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+@dataclass
+class Grasp:
+    """A chosen planar grasp: pixel, table point, angle, and where it came from."""
+
+    u: float
+    v: float
+    x: float
+    y: float
+    theta: float
+    roi: Region
+    score: float = float("nan")
+    attempts: int = 1  # samples drawn for this trial, IK failures included
+
+
+@dataclass
+class TrialState:
+    """What one arm's current trial has gathered so far (written by several behaviours)."""
+
+    started: float
+    phase_started: float
+    timings: dict[str, float] = field(default_factory=dict)
+    ik_failures: int = 0
+    outcome: str = ""
+    success: bool = False
+    force: float = 0.0
+    gripper_position: float = 0.0
+    held_object: str = ""
+
+
+def key(side: str, name: str) -> str:
+    return f"/{side}/{name}"
+
+
+class TrialBehaviour(RobotBehaviour):
+    """Records the time it took into the trial's timings when it finishes."""
+
+    def __init__(self, name, side, config: Config, read=(), write=()) -> None:
+        super().__init__(name, config.robot, read=[key(side, "trial"), *read], write=write)
+        self.side, self.config = side, config
+
+    def initialise(self) -> None:
+        self._started = self.now()
+
+    def terminate(self, new_status: Status) -> None:
+        trial = self.read(key(self.side, "trial"))
+        if trial is not None and new_status in (Status.SUCCESS, Status.FAILURE):
+            trial.timings[self.name] = (
+                trial.timings.get(self.name, 0.0) + self.now() - self._started
+            )
+
+
+class StartTrial(RobotBehaviour):
+    def __init__(self, side: str, config: Config) -> None:
+        super().__init__("Start trial", config.robot, write=[key(side, "trial")])
+        self.side = side
+
+    def update(self) -> Status:
+        now = self.now()
+        self.bb.set(key(self.side, "trial"), TrialState(started=now, phase_started=now), True)
+        return Status.SUCCESS
+
+
+class CaptureScene(TrialBehaviour):
+    """Listens to the head camera only while capturing, for one fresh, consistent frame.
+
+    A frame counts when colour, depth and camera info share a stamp taken after the capture
+    began (the arm has parked by then). Streams are subscribed in ``initialise`` and dropped in
+    ``terminate``: a simulated camera renders only while someone listens.
+    """
+
+    def __init__(self, side: str, config: Config) -> None:
+        super().__init__("Capture scene", side, config, write=[key(side, "scene")])
+        self.subscriptions = []
+
+    def initialise(self) -> None:
+        super().initialise()
+        self.latest: dict[str, object] = {}
+        self.lock = threading.Lock()
+        camera = self.config.camera
+        streams = {
+            "rgb": (Image, camera.image_topic, qos_profile_sensor_data),
+            "depth": (Image, camera.depth_topic, qos_profile_sensor_data),
+            "info": (CameraInfo, camera.info_topic, qos_profile_sensor_data),
+            "pose": (PoseStamped, camera.pose_topic, LATCHED),
+        }
+        self.subscriptions = [
+            self.node.create_subscription(msg_type, topic, self._store(name), qos)
+            for name, (msg_type, topic, qos) in streams.items()
+        ]
+        self.deadline = self._started + camera.capture_timeout
+
+    def _store(self, name: str):
+        def callback(msg) -> None:
+            with self.lock:
+                self.latest[name] = msg
+
+        return callback
+
+    def update(self) -> Status:
+        with self.lock:
+            msgs = dict(self.latest)
+        frames = [msgs.get(k) for k in ("rgb", "depth", "info")]
+        if all(m is not None for m in frames) and "pose" in msgs:
+            stamps = {m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in frames}
+            stamp = min(stamps)
+            if len(stamps) == 1 and stamp >= self._started:
+                rgb_msg, depth_msg, info = frames
+                scene = Scene(
+                    rgb=image_to_rgb(rgb_msg),
+                    depth=image_to_depth(depth_msg),
+                    camera=camera_model(info, msgs["pose"].pose),
+                    stamp=stamp,
+                )
+                self.bb.set(key(self.side, "scene"), scene, overwrite=True)
+                self.feedback_message = f"{info.width}x{info.height} at t={stamp:.2f}"
+                return Status.SUCCESS
+        if self.now() > self.deadline:
+            self.feedback_message = f"no camera frame within {self.config.camera.capture_timeout} s"
+            return Status.FAILURE
+        self.feedback_message = "waiting for a fresh frame"
+        return Status.RUNNING
+
+    def terminate(self, new_status: Status) -> None:
+        super().terminate(new_status)
+        for subscription in self.subscriptions:
+            self.node.destroy_subscription(subscription)
+        self.subscriptions = []
+
+
+class FindRegions(TrialBehaviour):
+    """MOG background subtraction in this arm's half of the table; FAILURE when it is empty."""
+
+    def __init__(self, side: str, config: Config) -> None:
+        super().__init__(
+            "Find regions", side, config, read=[key(side, "scene")], write=[key(side, "regions")]
+        )
+        self.finder = RegionFinder(config.trial.roi, config.trial.table_z)
+        self.workspace = getattr(config.arms, side).workspace
+
+    def update(self) -> Status:
+        scene: Scene = self.read(key(self.side, "scene"))
+        regions, _ = self.finder.find(scene.rgb, scene.depth, scene.camera, self.workspace)
+        self.bb.set(key(self.side, "regions"), regions, overwrite=True)
+        if not regions:
+            self.feedback_message = "no object in this arm's half of the table"
+            return Status.FAILURE
+        self.feedback_message = f"{len(regions)} regions"
+        return Status.SUCCESS
+
+
+class ChooseRandomGrasp(TrialBehaviour):
+    """The paper's random trial: random region, pixel uniform in it, theta uniform in [0, pi)."""
+
+    def __init__(self, side: str, config: Config, seed: int) -> None:
+        super().__init__(
+            "Choose random grasp",
+            side,
+            config,
+            read=[key(side, "scene"), key(side, "regions"), key(side, "grasp")],
+            write=[key(side, "grasp")],
+        )
+        self.rng = np.random.default_rng(seed)
+
+    def update(self) -> Status:
+        scene: Scene = self.read(key(self.side, "scene"))
+        regions: list[Region] = self.read(key(self.side, "regions"))
+        trial: TrialState = self.read(key(self.side, "trial"))
+        region = regions[int(self.rng.integers(len(regions)))]
+        u, v = region.sample_pixel(self.rng)
+        x, y, _ = scene.camera.pixel_to_plane(u, v, self.config.trial.table_z)
+        theta = float(self.rng.uniform(0.0, math.pi))
+        grasp = Grasp(u, v, float(x), float(y), theta, region, attempts=trial.ik_failures + 1)
+        self.bb.set(key(self.side, "grasp"), grasp, overwrite=True)
+        self.feedback_message = f"({x:.3f}, {y:.3f}) m, {math.degrees(theta):.0f} deg"
+        return Status.SUCCESS
+
+
+def _vertical(x: float, y: float, theta: float, z_from: float, z_to: float, spacing=0.05):
+    """Poses from z_from (excluded) to z_to, so that the gripper stays on its vertical line."""
+    n = max(1, math.ceil(abs(z_to - z_from) / spacing))
+    quaternion = top_down_quaternion(theta)
+    return [((x, y, float(z)), quaternion) for z in np.linspace(z_from, z_to, n + 1)[1:]]
+
+
+class PlanGrasp(SolveIK):
+    """IK for the whole trial: 25 cm above, the descent, and the 20 cm lift."""
+
+    def __init__(self, side: str, config: Config) -> None:
+        self.config, self.side = config, side
+        super().__init__(
+            "Plan grasp",
+            side,
+            config.robot,
+            self._poses,
+            key(side, "plan"),
+            timeout=config.trial.motion_timeout,
+        )
+        self.bb.register_key(key(side, "grasp"), access=READ)
+        self.bb.register_key(key(side, "trial"), access=READ)
+
+    def _poses(self):
+        t = self.config.trial
+        g: Grasp = self.bb.get(key(self.side, "grasp"))
+        z_above = t.table_z + t.approach_height
+        z_grasp = t.table_z + t.grasp_depth
+        return {
+            "above": [((g.x, g.y, z_above), top_down_quaternion(g.theta))],
+            "down": _vertical(g.x, g.y, g.theta, z_above, z_grasp),
+            "up": _vertical(g.x, g.y, g.theta, z_grasp, z_grasp + t.lift_height),
+        }
+
+    def update(self) -> Status:
+        status = super().update()
+        if status == Status.FAILURE:
+            self.bb.get(key(self.side, "trial")).ik_failures += 1
+        return status
+
+
+class LabelTrial(TrialBehaviour):
+    """After the lift, waits for the gripper to settle and labels the trial from its state.
+
+    Success: the gripper reports ``gripping``, or it holds at least ``robot.label.min_force`` with
+    the fingers not closed (the paper labels from the gripper's force sensor).
+    """
+
+    def __init__(self, side: str, config: Config, settle: float = 0.3) -> None:
+        super().__init__("Label from gripper", side, config, read=[gripper_key(side)])
+        self.settle = settle
+
+    def update(self) -> Status:
+        if self.now() - self._started < self.settle:
+            self.feedback_message = "letting a slipping object fall"
+            return Status.RUNNING
+        state: EndEffectorState = self.read(gripper_key(self.side))
+        label = self.config.robot.label
+        held = state.force >= label.min_force and state.position >= label.min_position
+        trial: TrialState = self.read(key(self.side, "trial"))
+        trial.success = bool(state.gripping == 1 or held)
+        trial.outcome = "success" if trial.success else "failure"
+        trial.force, trial.gripper_position = float(state.force), float(state.position)
+        trial.held_object = _held_object(state)
+        self.feedback_message = (
+            f"{trial.outcome}: force {state.force:.0f}%, opening {state.position:.0f}%"
+        )
+        return Status.SUCCESS
+
+
+def _held_object(state: EndEffectorState) -> str:
+    """The simulator names the held object in the state's JSON; a real gripper does not."""
+    try:
+        info = json.loads(state.state or "{}")
+    except ValueError:
+        return ""
+    return str(info.get("held_object") or "") if isinstance(info, dict) else ""
+
+
+class TrialLog:
+    """Where finished trials go: the crash-safe store (on a writer thread) and ``/trials``.
+
+    Counts the labelled trials of this run against ``quota`` (0: no limit).
+    """
+
+    def __init__(self, store, session_id: str, stage: int, quota: int, publish=None) -> None:
+        self.store, self.session_id, self.stage, self.quota = store, session_id, stage, quota
+        self.publish = publish
+        self.labelled = self.successes = self.unlabelled = 0
+        self.started = time.monotonic()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trial-writer")
+
+    def done(self) -> bool:
+        return self.quota > 0 and self.labelled >= self.quota
+
+    def submit(self, record_fn: Callable[[], int]) -> Future:
+        return self._writer.submit(record_fn)
+
+    def count(self, outcome: str) -> None:
+        if outcome in ("success", "failure"):
+            self.labelled += 1
+            self.successes += outcome == "success"
+        else:
+            self.unlabelled += 1
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def __str__(self) -> str:
+        rate = self.successes / self.labelled if self.labelled else 0.0
+        return f"{self.labelled}/{self.quota or 'inf'} trials, {rate:.1%} success"
+
+
+class GripperHistory(py_trees.behaviour.Behaviour):
+    """Keeps the last ``seconds`` of one gripper's (time, position, force) for the trial record.
+
+    Ticked in the topics-to-blackboard branch; the subscription callback only appends.
+    """
+
+    def __init__(self, side: str, config: Config, seconds: float = 60.0) -> None:
+        super().__init__(f"Gripper history {side}")
+        self.side, self.robot = side, config.robot
+        self.samples: deque[tuple[float, float, float]] = deque(maxlen=int(seconds * 100))
+        self.bb = self.attach_blackboard_client(self.name)
+        self.bb.register_key(key(side, "gripper_history"), access=WRITE)
+
+    def setup(self, **kwargs) -> None:
+        topic = self.robot.topic(self.robot.gripper_state_topic, self.side)
+        kwargs["node"].create_subscription(EndEffectorState, topic, self._append, 10)
+
+    def _append(self, msg: EndEffectorState) -> None:
+        t = msg.timestamp.sec + msg.timestamp.nanosec * 1e-9
+        self.samples.append((t, float(msg.position), float(msg.force)))
+
+    def update(self) -> Status:
+        self.bb.set(key(self.side, "gripper_history"), self.samples, overwrite=True)
+        return Status.SUCCESS
+
+
+class LogTrial(TrialBehaviour):
+    """Writes the trial (and its scene capture) to the store, then publishes it on ``/trials``.
+
+    The write runs on the log's writer thread; RUNNING until it is committed. Only trials that
+    reached a label (or ran out of reachable samples, ``ik_failed``) are logged, once each.
+    """
+
+    def __init__(
+        self,
+        side: str,
+        config: Config,
+        log: TrialLog,
+        chooser: str,
+        seed: int,
+        outcome: str | None = None,
+        name: str = "Log trial",
+    ) -> None:
+        super().__init__(
+            name,
+            side,
+            config,
+            read=[key(side, "scene"), key(side, "grasp"), key(side, "gripper_history")],
+        )
+        self.log, self.chooser, self.seed, self.outcome = log, chooser, seed, outcome
+        self.future: Future | None = None
+
+    def initialise(self) -> None:
+        super().initialise()
+        self.future = None
+
+    def update(self) -> Status:
+        trial: TrialState = self.read(key(self.side, "trial"))
+        if self.future is None:
+            if self.outcome is not None:
+                trial.outcome = self.outcome
+            self.future = self.log.submit(self._writer(trial))
+        if not self.future.done():
+            self.feedback_message = "writing"
+            return Status.RUNNING
+        error = self.future.exception()
+        if error is not None:
+            self.feedback_message = f"could not store the trial: {error}"
+            self.node.get_logger().error(self.feedback_message)
+            return Status.FAILURE
+        trial_id = self.future.result()
+        self.log.count(trial.outcome)
+        if self.log.publish is not None:
+            self.log.publish(self._message(trial_id, trial))
+        self.feedback_message = f"trial {trial_id}: {trial.outcome} ({self.log})"
+        return Status.SUCCESS
+
+    def _writer(self, trial: TrialState) -> Callable[[], int]:
+        """Everything copied now, in the tick; the returned function runs on the writer thread."""
+        from supersize_grasp.dataset.store import Trial
+
+        scene: Scene = self.read(key(self.side, "scene"))
+        grasp: Grasp = self.read(key(self.side, "grasp"))
+        history = [
+            s for s in (self.read(key(self.side, "gripper_history")) or []) if s[0] >= trial.started
+        ]
+        t = self.config.trial
+        camera = scene.camera
+        intrinsics = dict(
+            fx=camera.fx,
+            fy=camera.fy,
+            cx=camera.cx,
+            cy=camera.cy,
+            width=camera.width,
+            height=camera.height,
+        )
+        pose = (tuple(camera.position), _rotation_quaternion(camera.rotation))
+        log, stamp = self.log, self.now()
+        record = dict(
+            session_id=log.session_id,
+            stage=log.stage,
+            arm=self.side,
+            chooser=self.chooser,
+            outcome=trial.outcome,
+            roi=(grasp.roi.x, grasp.roi.y, grasp.roi.width, grasp.roi.height),
+            pixel=(grasp.u, grasp.v),
+            angle=grasp.theta % math.pi,
+            angle_bin=angle_bin(grasp.theta, t.num_angle_bins),
+            position=(grasp.x, grasp.y, t.table_z + t.grasp_depth),
+            orientation=top_down_quaternion(grasp.theta),
+            force=trial.force,
+            gripper_position=trial.gripper_position,
+            gripper_history=history,
+            timings={
+                **trial.timings,
+                "total": stamp - trial.started,
+                "ik_failures": trial.ik_failures,
+            },
+            seed=self.seed,
+            object_id=trial.held_object,
+            message=self.feedback_message or "",
+            score=grasp.score,
+            stamp=stamp,
+        )
+
+        def write() -> int:
+            scene_id = log.store.add_scene(
+                log.session_id, scene.rgb, scene.depth, intrinsics, pose, scene.stamp
+            )
+            return log.store.add_trial(Trial(scene_id=scene_id, **record))
+
+        return write
+
+    def _message(self, trial_id: int, trial: TrialState):
+        from supersize_grasp_interfaces.msg import TrialRecord
+
+        grasp: Grasp = self.read(key(self.side, "grasp"))
+        t = self.config.trial
+        msg = TrialRecord(
+            trial_id=trial_id,
+            session_id=self.log.session_id,
+            stage=self.log.stage,
+            arm=self.side,
+            chooser=self.chooser,
+            success=trial.success,
+            force=trial.force,
+            gripper_position=trial.gripper_position,
+            object_id=trial.held_object,
+            seed=self.seed,
+            duration=self.now() - trial.started,
+        )
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.header.frame_id = self.config.robot.base_frame
+        msg.outcome = {
+            "success": msg.OUTCOME_SUCCESS,
+            "failure": msg.OUTCOME_FAILURE,
+            "ik_failed": msg.OUTCOME_IK_FAILED,
+        }.get(trial.outcome, msg.OUTCOME_ABORTED)
+        msg.roi.x_offset, msg.roi.y_offset = grasp.roi.x, grasp.roi.y
+        msg.roi.width, msg.roi.height = grasp.roi.width, grasp.roi.height
+        msg.grasp.u, msg.grasp.v, msg.grasp.angle = grasp.u, grasp.v, grasp.theta % math.pi
+        msg.grasp.angle_bin = angle_bin(grasp.theta, t.num_angle_bins)
+        msg.grasp.score = grasp.score
+        msg.grasp.position.header.frame_id = self.config.robot.base_frame
+        msg.grasp.position.point.x, msg.grasp.position.point.y = grasp.x, grasp.y
+        msg.grasp.position.point.z = t.table_z + t.grasp_depth
+        return msg
+
+
+def _rotation_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
+    from supersize_grasp.geometry import matrix_to_quaternion
+
+    return matrix_to_quaternion(rotation)
+
+
+class PlanPutDown(SolveIK):
+    """IK to put a held object back at a random spot of this arm's half of the table."""
+
+    def __init__(self, side: str, config: Config, seed: int) -> None:
+        self.config, self.side = config, side
+        self.rng = np.random.default_rng(seed + 1)
+        super().__init__(
+            "Plan put-down",
+            side,
+            config.robot,
+            self._poses,
+            key(side, "put_down"),
+            timeout=config.trial.motion_timeout,
+        )
+
+    def _poses(self):
+        t, w = self.config.trial, getattr(self.config.arms, self.side).workspace
+        x, y = self.rng.uniform(w.x_min, w.x_max), self.rng.uniform(w.y_min, w.y_max)
+        theta = float(self.rng.uniform(0.0, math.pi))
+        z_release = t.table_z + t.grasp_depth + 0.02
+        z_above = t.table_z + t.approach_height
+        return {
+            "above": [((x, y, z_above), top_down_quaternion(theta))],
+            "down": _vertical(x, y, theta, z_above, z_release),
+            "up": _vertical(x, y, theta, z_release, z_above),
+        }
+
+
+class RepeatUntil(py_trees.decorators.Decorator):
+    """Runs its child again and again; SUCCESS once ``until()`` holds when a run has finished.
+
+    Checked only between runs, so a trial in progress is never cut short.
+    """
+
+    def __init__(self, name: str, child: py_trees.behaviour.Behaviour, until: Callable[[], bool]):
+        super().__init__(name=name, child=child)
+        self.until = until
+        self.runs = 0
+
+    def update(self) -> Status:
+        if self.decorated.status in (Status.SUCCESS, Status.FAILURE):
+            self.runs += 1
+            if self.until():
+                self.feedback_message = f"done after {self.runs} runs"
+                return Status.SUCCESS
+        self.feedback_message = f"run {self.runs + 1}"
+        return Status.RUNNING
+
+
+class RequestRefill(RobotBehaviour):
+    """This arm's half of the table is empty: call the refill service, or wait for a person.
+
+    With ``trial.refill_service`` set (the simulator's ``/sim_baxter/reset_scene``) it asks for a
+    new clutter; otherwise it reports RUNNING until the next capture sees objects again. Ends with
+    FAILURE either way so that the trial starts over with a fresh capture.
+    """
+
+    def __init__(self, side: str, config: Config) -> None:
+        super().__init__("Refill the table", config.robot)
+        self.service = config.trial.refill_service
+        self.wait = config.trial.refill_wait
+        self.client = None
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        if self.service:
+            from std_srvs.srv import Trigger
+
+            self.client = self.node.create_client(Trigger, self.service)
+
+    def initialise(self) -> None:
+        self.future = None
+        self.started = self.now()
+
+    def update(self) -> Status:
+        if self.client is None:
+            if self.now() - self.started < self.wait:
+                self.feedback_message = "table empty: please put objects back on the table"
+                return Status.RUNNING
+            self.feedback_message = "looking again"
+            return Status.FAILURE
+        if self.future is None:
+            if not self.client.service_is_ready():
+                self.feedback_message = f"waiting for {self.service}"
+                return Status.RUNNING
+            from std_srvs.srv import Trigger
+
+            self.future = self.client.call_async(Trigger.Request())
+        if not self.future.done():
+            self.feedback_message = "refilling"
+            return Status.RUNNING
+        self.feedback_message = f"refilled: {self.future.result().message}"
+        return Status.FAILURE
+
+
+def _plan(behaviour: RobotBehaviour, side: str, plan: str, path: str):
+    """Waypoints of a planned path, read from the blackboard when a motion starts."""
+    behaviour.bb.register_key(key(side, plan), access=READ)
+    return lambda: behaviour.bb.get(key(side, plan))[path]
+
+
+def _motion(name: str, side: str, config: Config, plan: str, path: str, tolerance=None):
+    move = MoveJoints(
+        name,
+        side,
+        config.robot,
+        lambda: [],
+        tolerance or config.trial.joint_tolerance,
+        config.trial.motion_timeout,
+    )
+    move.waypoints = _plan(move, side, plan, path)
+    return move
+
+
+def _gripper(side: str, config: Config, command: str, name: str) -> GripperCommand:
+    return GripperCommand(
+        side, config.robot, command, timeout=config.trial.motion_timeout, name=name
+    )
+
+
+def trial_subtree(
+    side: str,
+    config: Config,
+    log: TrialLog,
+    chooser: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
+    chooser_name: str = "random",
+    seed: int = 0,
+) -> py_trees.behaviour.Behaviour:
+    """One arm's grasp trial, ready to compose into larger tasks.
+
+    Args:
+        side: ``left`` or ``right``.
+        config: the configuration (trial, arms, robot, camera sections are used).
+        log: where finished trials go.
+        chooser: builds the behaviour that writes ``/<side>/grasp`` from ``/<side>/scene`` and
+            ``/<side>/regions``; default: the paper's random grasp.
+        chooser_name: recorded with each trial.
+        seed: seeds this arm's random choices.
+
+    Returns:
+        A behaviour that runs one trial and always ends in SUCCESS: failures are recovered
+        (gripper opened, arm raised) and, when a grasp was executed, logged as not labelled.
+    """
+    c = EndEffectorCommand
+    t = config.trial
+    arm = getattr(config.arms, side)
+    park = dict(zip((f"{side}_{j}" for j in ARM_JOINTS), arm.park_joints, strict=True))
+    choose = chooser(side, config) if chooser else ChooseRandomGrasp(side, config, seed)
+    grasp_chosen = py_trees.composites.Selector(
+        "Grasp chosen",
+        memory=True,
+        children=[
+            py_trees.decorators.Retry(
+                "Reachable sample",
+                py_trees.composites.Sequence(
+                    "Choose and plan", memory=True, children=[choose, PlanGrasp(side, config)]
+                ),
+                num_failures=t.max_ik_retries + 1,
+            ),
+            py_trees.decorators.SuccessIsFailure(
+                "Unreachable",
+                LogTrial(
+                    side,
+                    config,
+                    log,
+                    chooser_name,
+                    seed,
+                    outcome="ik_failed",
+                    name="Log unreachable",
+                ),
+            ),
+        ],
+    )
+    put_down = py_trees.composites.Sequence(
+        "Put down",
+        memory=True,
+        children=[
+            PlanPutDown(side, config, seed),
+            _motion("Above put-down spot", side, config, "put_down", "above"),
+            _motion("Lower", side, config, "put_down", "down", tolerance=2 * t.joint_tolerance),
+            _gripper(side, config, c.CMD_RELEASE, "Release"),
+            _motion("Raise", side, config, "put_down", "up", tolerance=2 * t.joint_tolerance),
+        ],
+    )
+    after_label = py_trees.composites.Selector(
+        "Put down or let go",
+        memory=True,
+        children=[
+            py_trees.decorators.FailureIsSuccess(
+                "Put down if held",
+                py_trees.composites.Sequence(
+                    "If held and put_down",
+                    memory=True,
+                    children=[
+                        _Condition(
+                            "Held?", side, config, lambda trial: trial.success and t.put_down
+                        ),
+                        put_down,
+                    ],
+                ),
+            ),
+        ],
+    )
+    trial = py_trees.composites.Sequence(
+        f"Trial {side}",
+        memory=True,
+        children=[
+            StartTrial(side, config),
+            CalibrateGripper(side, config.robot),
+            MoveJoints(
+                "Park out of view",
+                side,
+                config.robot,
+                lambda: park,
+                t.joint_tolerance,
+                t.motion_timeout,
+            ),
+            CaptureScene(side, config),
+            py_trees.composites.Selector(
+                "Objects on table",
+                memory=True,
+                children=[
+                    FindRegions(side, config),
+                    RequestRefill(side, config),
+                ],
+            ),
+            grasp_chosen,
+            _gripper(side, config, c.CMD_RELEASE, "Open gripper"),
+            _motion("Move 25 cm above", side, config, "plan", "above"),
+            _Mark("Executing", side, config),
+            _motion("Descend", side, config, "plan", "down", tolerance=2 * t.joint_tolerance),
+            _gripper(side, config, c.CMD_GRIP, "Grip"),
+            _motion("Lift 20 cm", side, config, "plan", "up", tolerance=2 * t.joint_tolerance),
+            LabelTrial(side, config),
+            LogTrial(side, config, log, chooser_name, seed),
+            after_label,
+            _gripper(side, config, c.CMD_RELEASE, "Let go"),
+        ],
+    )
+    recovery = py_trees.composites.Sequence(
+        "Recover",
+        memory=True,
+        children=[
+            py_trees.decorators.FailureIsSuccess(
+                "Log if executed",
+                py_trees.composites.Sequence(
+                    "If executing",
+                    memory=True,
+                    children=[
+                        _Condition(
+                            "Grasp executing?",
+                            side,
+                            config,
+                            lambda trial: trial.outcome == "executing",
+                        ),
+                        LogTrial(
+                            side,
+                            config,
+                            log,
+                            chooser_name,
+                            seed,
+                            outcome="aborted",
+                            name="Log aborted",
+                        ),
+                    ],
+                ),
+            ),
+            py_trees.decorators.FailureIsSuccess(
+                "Open", _gripper(side, config, c.CMD_RELEASE, "Open after failure")
+            ),
+        ],
+    )
+    return py_trees.composites.Selector(
+        f"Trial or recover {side}", memory=True, children=[trial, recovery]
+    )
+
+
+class _Condition(TrialBehaviour):
+    def __init__(self, name: str, side: str, config: Config, test: Callable[[TrialState], bool]):
+        super().__init__(name, side, config)
+        self.test = test
+
+    def update(self) -> Status:
+        return Status.SUCCESS if self.test(self.read(key(self.side, "trial"))) else Status.FAILURE
+
+
+class _Mark(TrialBehaviour):
+    """Marks the trial as executing: from here on a failure is logged as an aborted trial."""
+
+    def update(self) -> Status:
+        self.read(key(self.side, "trial")).outcome = "executing"
+        return Status.SUCCESS

@@ -1,0 +1,74 @@
+"""Summarise a trial store and check it: counts, success rates, sessions, integrity.
+
+Prints trials and successes, the success rate per arm, per object, per stage and per session,
+then every integrity problem (database, image checksums, dangling references, orphan files).
+Opens the store read-only, so it is safe while a collection is writing to it.
+Exit status: 0 sound, 1 damaged, 2 DIR is not a trial store.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("dir", type=Path, metavar="DIR", help="the trial store directory")
+
+
+def run(args, config) -> int:
+    from supersize_grasp.dataset.store import NotAStoreError, StoreError, TrialStore
+
+    try:
+        store = TrialStore.open(args.dir, create=False, readonly=True)
+    except NotAStoreError as e:
+        print(f"supersize-grasp dataset: {e}", file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(f"supersize-grasp dataset: DAMAGED: {e}", file=sys.stderr)
+        return 1
+    with store:
+        try:
+            _print_summary(store)
+        except StoreError as e:  # the database reads, but not all of it
+            print(f"summary unavailable: {e}")
+        problems = store.check_integrity()
+    if problems:
+        print(f"integrity: DAMAGED, {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print("integrity: ok")
+    return 0
+
+
+def _print_summary(store) -> None:
+    summary = store.summary()
+    sessions = store.sessions()
+    print(f"{store.root}: {summary.trials} trials, {summary.overall.successes} successes")
+    print(
+        f"  {summary.overall.labelled} labelled ({_rate(summary.overall)}), "
+        + ", ".join(f"{n} {outcome}" for outcome, n in summary.outcomes.items())
+        + f"; {summary.scenes} scenes"
+    )
+    for title, table in (
+        ("arm", summary.per_arm),
+        ("object", summary.per_object),
+        ("stage", summary.per_stage),
+    ):
+        print(f"per {title}:")
+        for key, tally in table.items():
+            name = key if key != "" else "(unknown)"
+            print(f"  {name!s:<24} {tally.successes:>7} / {tally.labelled:<7} {_rate(tally)}")
+    print(f"sessions: {len(sessions)}")
+    for s in sessions:
+        tally = summary.per_session.get(s.session_id)
+        ended = "interrupted or running" if s.ended is None else f"{s.ended - s.started:.0f} s"
+        counts = f"{tally.successes} / {tally.labelled} {_rate(tally)}" if tally else "no labels"
+        print(f"  {s.session_id}  {s.robot:<10} seed {s.seed:<6} {ended:<24} {counts}")
+
+
+def _rate(tally) -> str:
+    rate = tally.success_rate
+    return "n/a" if math.isnan(rate) else f"{100 * rate:.1f}% success"
