@@ -49,6 +49,7 @@ setup(
             "supersize-grasp = supersize_grasp.cli:main",
             "interface_echo = supersize_grasp.nodes.interface_check:main",
             "sim_baxter = supersize_grasp.nodes.sim_baxter:main",
+            "trial_tree = supersize_grasp.nodes.trial_tree:main",
         ],
     },
 )

@@ -440,14 +440,14 @@ class LogTrial(TrialBehaviour):
             chooser=self.chooser,
             outcome=trial.outcome,
             roi=(grasp.roi.x, grasp.roi.y, grasp.roi.width, grasp.roi.height),
-            pixel=(grasp.u, grasp.v),
+            grasp_pixel=(grasp.u, grasp.v),
             angle=grasp.theta % math.pi,
             angle_bin=angle_bin(grasp.theta, t.num_angle_bins),
-            position=(grasp.x, grasp.y, t.table_z + t.grasp_depth),
-            orientation=top_down_quaternion(grasp.theta),
+            grasp_position=(grasp.x, grasp.y, t.table_z + t.grasp_depth),
+            grasp_orientation=top_down_quaternion(grasp.theta),
             force=trial.force,
             gripper_position=trial.gripper_position,
-            gripper_history=history,
+            gripper_history=tuple(history),
             timings={
                 **trial.timings,
                 "total": stamp - trial.started,
@@ -457,12 +457,12 @@ class LogTrial(TrialBehaviour):
             object_id=trial.held_object,
             message=self.feedback_message or "",
             score=grasp.score,
-            stamp=stamp,
+            stamp=time.time(),
         )
 
         def write() -> int:
             scene_id = log.store.add_scene(
-                log.session_id, scene.rgb, scene.depth, intrinsics, pose, scene.stamp
+                log.session_id, scene.rgb, scene.depth, intrinsics, pose, stamp=scene.stamp
             )
             return log.store.add_trial(Trial(scene_id=scene_id, **record))
 

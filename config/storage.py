@@ -1,13 +1,50 @@
 """Where trials, recordings and checkpoints are kept."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
 from .base import StrictModel
+
+DEFAULT_RECORDED_TOPICS = [
+    "/trials",
+    "/robot/state",
+    "/robot/joint_states",
+    "/robot/limb/left/endpoint_state",
+    "/robot/limb/right/endpoint_state",
+    "/robot/limb/left/joint_command",
+    "/robot/limb/right/joint_command",
+    "/robot/end_effector/left_gripper/state",
+    "/robot/end_effector/right_gripper/state",
+    "/robot/end_effector/left_gripper/command",
+    "/robot/end_effector/right_gripper/command",
+    "/kinect2/hd/camera_info",
+    "/kinect2/hd/camera_pose",
+]
+
+
+class RecorderConfig(StrictModel):
+    """The recorder node: raw topics of a session to ``<data_dir>/<output_dir>/<session>.mcap``."""
+
+    topics: list[str] = Field(
+        DEFAULT_RECORDED_TOPICS,
+        description="'/name' (type found in the graph) or '/name:pkg/msg/Type'; images are "
+        "left out by default (the trial store keeps each scene once)",
+    )
+    output_dir: Path = Field(Path("sessions"), description="MCAP files; relative to data_dir")
+    chunk_size: int = Field(
+        1 << 20, ge=1024, description="bytes per compressed chunk; a crash loses the open chunk"
+    )
+    flush_interval: float = Field(
+        2.0, gt=0.0, description="s: the open chunk is written to the file at least this often"
+    )
+    compression: Literal["zstd", "lz4", "none"] = "zstd"
+    queue_depth: int = Field(100, ge=1, description="messages queued per topic subscription")
 
 
 class StorageConfig(StrictModel):
     data_dir: Path = Field(Path("data"), description="trial store; relative to the working dir")
     record_mcap: bool = Field(True, description="record the raw ROS topics per session (MCAP)")
     checkpoint_dir: Path = Path("checkpoints")
+    recorder: RecorderConfig = Field(RecorderConfig(), description="session recordings (MCAP)")

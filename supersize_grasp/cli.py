@@ -19,6 +19,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),
     "dataset": ("dataset", "summarise a trial store (counts, success rates) and check it"),
     "sim": ("sim", "start the simulated Baxter alone (Baxter SDK interface over ROS 2)"),
+    "collect": ("collect", "autonomous random grasp trials on the (simulated) Baxter, both arms"),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 

@@ -17,6 +17,12 @@ PACKAGE = "supersize_grasp"
 EXECUTABLES: dict[str, str] = {
     "interface_echo": "supersize_grasp.nodes.interface_check",
     "sim_baxter": "supersize_grasp.nodes.sim_baxter",
+    "trial_tree": "supersize_grasp.nodes.trial_tree",
+}
+
+# Boolean launch arguments that a NodeSpec.condition may name: default, description.
+ARGUMENTS: dict[str, tuple[bool, str]] = {
+    "simulated": (True, "start the simulated Baxter (false: the real robot via ros1_bridge)"),
 }
 
 
@@ -28,6 +34,7 @@ class NodeSpec:
     executable: str
     parameters: Mapping[str, Any] = field(default_factory=dict)
     required: bool = True  # the whole graph shuts down when a required node exits
+    condition: str | None = None  # a boolean launch argument that must be true to start it
     package: str = PACKAGE
 
     def __post_init__(self) -> None:
@@ -35,6 +42,8 @@ class NodeSpec:
             raise ValueError(
                 f"unknown executable {self.executable!r}; known: {sorted(EXECUTABLES)}"
             )
+        if self.condition is not None and self.condition not in ARGUMENTS:
+            raise ValueError(f"unknown launch argument {self.condition!r}")
 
     @property
     def module(self) -> str:
@@ -46,32 +55,49 @@ def sim_graph(**parameters: Any) -> list[NodeSpec]:
     return [NodeSpec("sim_baxter", "sim_baxter", parameters)]
 
 
-GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph}
+def collect_graph(num_trials: int = 0, stage: int = 0, **parameters: Any) -> list[NodeSpec]:
+    """Autonomous collection: the simulated Baxter (unless ``simulated`` is false) and the trial
+    tree, which ends the run when its quota of labelled trials is done."""
+    return [
+        NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
+        NodeSpec(
+            "trial_tree", "trial_tree", {**parameters, "num_trials": num_trials, "stage": stage}
+        ),
+    ]
+
+
+GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph, "collect": collect_graph}
 
 
 def launch_description(graph: str, **parameters: Any):
     """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
     from launch.actions import DeclareLaunchArgument, Shutdown
+    from launch.conditions import IfCondition
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
     from launch import LaunchDescription
 
-    config_file = LaunchConfiguration("config_file")
+    specs = GRAPHS[graph](**parameters)
     actions: list[Any] = [
-        DeclareLaunchArgument(
-            "config_file", default_value="", description="YAML overlaying the defaults"
-        )
+        DeclareLaunchArgument("config_file", default_value="", description="YAML overlay")
     ]
-    for spec in GRAPHS[graph](**parameters):
+    for name in sorted({s.condition for s in specs if s.condition}):
+        default, description = ARGUMENTS[name]
+        actions.append(
+            DeclareLaunchArgument(name, default_value=str(default).lower(), description=description)
+        )
+    for spec in specs:
+        condition = spec.condition and IfCondition(LaunchConfiguration(spec.condition))
         actions.append(
             Node(
                 package=spec.package,
                 executable=spec.executable,
                 name=spec.name,
                 output="screen",
-                parameters=[{**spec.parameters, "config_file": config_file}],
+                parameters=[{**spec.parameters, "config_file": LaunchConfiguration("config_file")}],
                 on_exit=Shutdown() if spec.required else None,
+                condition=condition or None,
             )
         )
     return LaunchDescription(actions)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .config import Config, to_yaml
-from .graph import NodeSpec
+from .graph import ARGUMENTS, NodeSpec
 
 
 class GraphProcess:
@@ -33,8 +33,10 @@ class GraphProcess:
         config: Config | None = None,
         env: Mapping[str, str] | None = None,
         extra_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        arguments: Mapping[str, bool] | None = None,
     ) -> None:
-        self.specs = list(specs)
+        chosen = {**{k: v[0] for k, v in ARGUMENTS.items()}, **(arguments or {})}
+        self.specs = [s for s in specs if s.condition is None or chosen[s.condition]]
         self._tmp = tempfile.TemporaryDirectory(prefix="supersize_grasp_graph_")
         self.processes: dict[str, subprocess.Popen] = {}
         environment = dict(os.environ if env is None else env)

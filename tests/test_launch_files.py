@@ -31,6 +31,8 @@ def fake_launch(monkeypatch):
     actions = types.ModuleType("launch.actions")
     actions.DeclareLaunchArgument = type("DeclareLaunchArgument", (_Recorder,), {})
     actions.Shutdown = type("Shutdown", (_Recorder,), {})
+    conditions = types.ModuleType("launch.conditions")
+    conditions.IfCondition = type("IfCondition", (_Recorder,), {})
     substitutions = types.ModuleType("launch.substitutions")
     substitutions.LaunchConfiguration = type("LaunchConfiguration", (_Recorder,), {})
     launch_ros = types.ModuleType("launch_ros")
@@ -39,6 +41,7 @@ def fake_launch(monkeypatch):
     for name, module in {
         "launch": launch,
         "launch.actions": actions,
+        "launch.conditions": conditions,
         "launch.substitutions": substitutions,
         "launch_ros": launch_ros,
         "launch_ros.actions": ros_actions,

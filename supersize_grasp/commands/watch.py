@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
         help="s to wait for a snapshot with --once (default 10)",
     )
     parser.add_argument(
-        "--no-color", action="store_true", help="no ANSI colours (default off unless a terminal)"
+        "--no-color", action="store_true", help="plain text (colours go only to a terminal anyway)"
     )
     parser.add_argument(
         "--no-blackboard", action="store_true", help="leave out the blackboard section"
