@@ -40,22 +40,39 @@ def robot_ready(state: AssemblyState | None) -> bool:
 
 
 class RobotBehaviour(py_trees.behaviour.Behaviour):
-    """Holds the node after ``setup``; keys are registered on one blackboard client."""
+    """Holds the node after ``setup``; keys are registered on one blackboard client.
 
-    def __init__(self, name: str, robot: RobotConfig, read=(), write=()) -> None:
+    With ``side``, the time it took is added to that arm's current trial timings
+    (``/<side>/trial``) when it finishes, under the behaviour's name.
+    """
+
+    def __init__(self, name: str, robot: RobotConfig, read=(), write=(), side=None) -> None:
         super().__init__(name)
         self.robot = robot
+        self.side = side
         self.node: Node | None = None
         self.bb = self.attach_blackboard_client(name)
-        for key in read:
+        self._trial_key = f"/{side}/trial" if side else None
+        for key in {*read, *([self._trial_key] if side else [])}:
             self.bb.register_key(key, access=READ)
         for key in write:
             self.bb.register_key(key, access=WRITE)
+        self._started = 0.0
 
     def setup(self, **kwargs) -> None:
         self.node = kwargs.get("node")
         if self.node is None:
             raise NotReadyError(f"{self.name}: setup needs node=")
+
+    def initialise(self) -> None:
+        self._started = self.now()
+
+    def terminate(self, new_status: Status) -> None:
+        if self._trial_key and new_status in (Status.SUCCESS, Status.FAILURE):
+            trial = self.read(self._trial_key)
+            if trial is not None:
+                spent = self.now() - self._started
+                trial.timings[self.name] = trial.timings.get(self.name, 0.0) + spent
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -110,8 +127,8 @@ class GripperCommand(RobotBehaviour):
         timeout: float = 10.0,
         name: str | None = None,
     ) -> None:
-        super().__init__(name or f"Gripper {command}", robot, read=[gripper_key(side)])
-        self.side, self.command, self.args, self.timeout = side, command, args or {}, timeout
+        super().__init__(name or f"Gripper {command}", robot, read=[gripper_key(side)], side=side)
+        self.command, self.args, self.timeout = command, args or {}, timeout
 
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
@@ -119,6 +136,7 @@ class GripperCommand(RobotBehaviour):
         self.publisher = self.node.create_publisher(EndEffectorCommand, topic, 10)
 
     def initialise(self) -> None:
+        super().initialise()
         GripperCommand._sequence += 1
         self.sequence = GripperCommand._sequence
         self.sent = False
@@ -190,9 +208,8 @@ class MoveJoints(RobotBehaviour):
         timeout: float = 10.0,
     ) -> None:
         keys = [waypoints] if isinstance(waypoints, str) else []
-        super().__init__(name, robot, read=[JOINTS_KEY, *keys])
-        self.side, self.waypoints, self.tolerance, self.timeout = (
-            side,
+        super().__init__(name, robot, read=[JOINTS_KEY, *keys], side=side)
+        self.waypoints, self.tolerance, self.timeout = (
             waypoints,
             tolerance,
             timeout,
@@ -204,6 +221,7 @@ class MoveJoints(RobotBehaviour):
         self.publisher = self.node.create_publisher(JointCommand, topic, 10)
 
     def initialise(self) -> None:
+        super().initialise()
         path = self.read(self.waypoints) if isinstance(self.waypoints, str) else self.waypoints()
         self.path = [path] if isinstance(path, dict) else list(path or [])
         self.index = 0
@@ -244,6 +262,7 @@ class MoveJoints(RobotBehaviour):
         return Status.RUNNING
 
     def terminate(self, new_status: Status) -> None:
+        super().terminate(new_status)
         if new_status == Status.INVALID and self.node is not None and self.status == Status.RUNNING:
             joints = self.read(JOINTS_KEY)
             if joints is not None:  # hold where we are instead of finishing an abandoned motion
@@ -283,8 +302,8 @@ class SolveIK(RobotBehaviour):
         output_key: str,
         timeout: float = 10.0,
     ) -> None:
-        super().__init__(name, robot, write=[output_key])
-        self.side, self.poses, self.output_key, self.timeout = side, poses, output_key, timeout
+        super().__init__(name, robot, write=[output_key], side=side)
+        self.poses, self.output_key, self.timeout = poses, output_key, timeout
         self.client = None
 
     def setup(self, **kwargs) -> None:
@@ -293,6 +312,7 @@ class SolveIK(RobotBehaviour):
         self.client = self.node.create_client(SolvePositionIK, service)
 
     def initialise(self) -> None:
+        super().initialise()
         paths = self.poses()
         self.names = [name for name, path in paths.items() for _ in path]
         self.targets = [pose for path in paths.values() for pose in path]
@@ -346,6 +366,7 @@ class SolveIK(RobotBehaviour):
         return Status.RUNNING
 
     def terminate(self, new_status: Status) -> None:
+        super().terminate(new_status)
         if self.future is not None and not self.future.done():
             self.client.remove_pending_request(self.future)
         self.future = None

@@ -79,21 +79,11 @@ def key(side: str, name: str) -> str:
 
 
 class TrialBehaviour(RobotBehaviour):
-    """Records the time it took into the trial's timings when it finishes."""
+    """A step of one arm's trial: it knows the configuration and times itself into the trial."""
 
     def __init__(self, name, side, config: Config, read=(), write=()) -> None:
-        super().__init__(name, config.robot, read=[key(side, "trial"), *read], write=write)
-        self.side, self.config = side, config
-
-    def initialise(self) -> None:
-        self._started = self.now()
-
-    def terminate(self, new_status: Status) -> None:
-        trial = self.read(key(self.side, "trial"))
-        if trial is not None and new_status in (Status.SUCCESS, Status.FAILURE):
-            trial.timings[self.name] = (
-                trial.timings.get(self.name, 0.0) + self.now() - self._started
-            )
+        super().__init__(name, config.robot, read=read, write=write, side=side)
+        self.config = config
 
 
 class StartTrial(RobotBehaviour):
@@ -581,12 +571,12 @@ class RequestRefill(RobotBehaviour):
             self.client = self.node.create_client(Trigger, self.service)
 
     def initialise(self) -> None:
+        super().initialise()
         self.future = None
-        self.started = self.now()
 
     def update(self) -> Status:
         if self.client is None:
-            if self.now() - self.started < self.wait:
+            if self.now() - self._started < self.wait:
                 self.feedback_message = "table empty: please put objects back on the table"
                 return Status.RUNNING
             self.feedback_message = "looking again"

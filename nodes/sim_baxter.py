@@ -505,7 +505,7 @@ class SimulatedBaxter(Node):
 
     def destroy_node(self) -> None:
         self._running = False
-        if self._physics.is_alive():
+        if hasattr(self, "_physics") and self._physics.is_alive():
             self._physics.join(timeout=5.0)
         super().destroy_node()
 

@@ -8,6 +8,7 @@ when a required node exits, the others are stopped too (launch's ``on_exit=Shutd
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -22,6 +23,13 @@ import yaml
 
 from .config import Config, to_yaml
 from .graph import ARGUMENTS, NodeSpec
+
+
+def _die_with_parent() -> None:
+    """Runs in each node process before exec: the kernel kills it when the runner dies, even by
+    SIGKILL, so no node outlives a killed ``supersize-grasp`` (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class GraphProcess:
@@ -61,7 +69,7 @@ class GraphProcess:
                 str(params_file),
             ]
             self.processes[spec.name] = subprocess.Popen(
-                command, env=environment, start_new_session=True
+                command, env=environment, start_new_session=True, preexec_fn=_die_with_parent
             )
 
     def poll(self) -> tuple[str, int] | None:

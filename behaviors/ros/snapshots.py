@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
 import py_trees
 from builtin_interfaces.msg import Time
@@ -31,6 +32,7 @@ __all__ = [
     "SNAPSHOT_QOS",
     "VALUE_MAX_CHARS",
     "SnapshotPublisher",
+    "behaviour_type",
     "render_snapshot",
     "snapshot_message",
 ]
@@ -58,9 +60,21 @@ _STATUS_CONSTANTS = {
 
 _MISSING = object()
 
-# One row per behaviour, in the order of BehaviourSnapshot's fields; plain tuples so that change
-# detection compares cheaply and a message is built only when one is published.
-_Row = tuple[str, str, str, str, tuple[str, ...], str, int, int, int, str, bool]
+
+class _Row(NamedTuple):
+    """``BehaviourSnapshot``'s fields as plain values: compared every tick, built if published."""
+
+    name: str
+    class_name: str
+    own_id: str
+    parent_id: str
+    child_ids: tuple[str, ...]
+    tip_id: str
+    type: int
+    blackbox_level: int
+    status: int
+    message: str
+    is_active: bool
 
 
 ##############################################################################
@@ -127,20 +141,20 @@ def _rows(
         tip = b.tip()
         class_name, type_ = _class_info(b)
         rows.append(
-            (
-                b.name,
-                class_name,
-                ids[b.id],
-                ids[b.parent.id] if b.parent is not None else "",
-                tuple([ids[child.id] for child in b.children]),
+            _Row(
+                name=b.name,
+                class_name=class_name,
+                own_id=ids[b.id],
+                parent_id=ids[b.parent.id] if b.parent is not None else "",
+                child_ids=tuple([ids[child.id] for child in b.children]),
                 # py_trees_ros' convention: a leaf is not its own tip
-                ids[tip.id] if tip is not None and tip is not b else "",
-                type_,
+                tip_id=ids[tip.id] if tip is not None and tip is not b else "",
+                type=type_,
                 # py_trees' BlackBoxLevel value (1 DETAIL .. 4 NOT_A_BLACKBOX); 0 = not set
-                b.blackbox_level.value,
-                _STATUS_CONSTANTS[b.status],
-                b.feedback_message,
-                b.id in visited,
+                blackbox_level=b.blackbox_level.value,
+                status=_STATUS_CONSTANTS[b.status],
+                message=b.feedback_message,
+                is_active=b.id in visited,
             )
         )
     return rows
@@ -183,32 +197,7 @@ def _message(
 ) -> TreeSnapshot:
     msg = TreeSnapshot(tree_name=tree_name, changed=changed)
     msg.behaviours = [
-        BehaviourSnapshot(
-            name=name,
-            class_name=class_name,
-            own_id=own_id,
-            parent_id=parent_id,
-            child_ids=list(child_ids),
-            tip_id=tip_id,
-            type=type_,
-            blackbox_level=blackbox_level,
-            status=status,
-            message=message,
-            is_active=is_active,
-        )
-        for (
-            name,
-            class_name,
-            own_id,
-            parent_id,
-            child_ids,
-            tip_id,
-            type_,
-            blackbox_level,
-            status,
-            message,
-            is_active,
-        ) in rows
+        BehaviourSnapshot(**row._replace(child_ids=list(row.child_ids))._asdict()) for row in rows
     ]
     msg.blackboard_on_visited_path = [KeyValue(key=k, value=v) for k, v in blackboard]
     if statistics is not None:
@@ -307,6 +296,7 @@ class SnapshotPublisher:
         self.publisher = node.create_publisher(TreeSnapshot, topic, SNAPSHOT_QOS)
         self.statistics = TreeStatistics()
         self._tick_start: float | None = None
+        self._tick_stamp = Time()
         self._starts: deque[float] = deque(maxlen=STATISTICS_WINDOW + 1)
         self._durations: deque[float] = deque(maxlen=STATISTICS_WINDOW)
         self._last_content: tuple[list[_Row], list[tuple[str, str]]] | None = None
@@ -361,23 +351,26 @@ class SnapshotPublisher:
         return self.node.get_clock().now().to_msg()
 
     def _pre_tick(self, tree: py_trees.trees.BehaviourTree) -> None:
+        self._tick_stamp = self._now()
         self._tick_start = time.monotonic()
         self._starts.append(self._tick_start)
-        self.statistics.stamp = self._now()
 
     def _post_tick(self, tree: py_trees.trees.BehaviourTree) -> None:
         if self._tick_start is None:  # attached in the middle of a tick
             return
-        s = self.statistics
-        s.count = tree.count + 1  # ticks done, this one included (py_trees counts after handlers)
-        s.tick_duration = time.monotonic() - self._tick_start
-        self._durations.append(s.tick_duration)
-        s.tick_duration_mean, s.tick_duration_variance = _mean_variance(self._durations)
-        if len(self._starts) > 1:
-            intervals = [b - a for a, b in pairwise(self._starts)]
-            s.tick_interval = intervals[-1]
-            s.tick_interval_mean, s.tick_interval_variance = _mean_variance(intervals)
+        duration = time.monotonic() - self._tick_start
         self._tick_start = None
+        self._durations.append(duration)
+        intervals = [b - a for a, b in pairwise(self._starts)] or [0.0]
+        # a new message each tick: published snapshots keep their own statistics
+        s = self.statistics = TreeStatistics(
+            count=tree.count + 1,  # ticks done, this one included (py_trees counts after us)
+            stamp=self._tick_stamp,
+            tick_duration=duration,
+            tick_interval=intervals[-1],
+        )
+        s.tick_duration_mean, s.tick_duration_variance = _mean_variance(self._durations)
+        s.tick_interval_mean, s.tick_interval_variance = _mean_variance(intervals)
 
         content = self._content()
         changed = content != self._last_content

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import NoReturn
 
 DEFAULT_TOPIC = "/trial_tree/snapshots"
 WAIT_NOTICE_S = 1.0  # discovery takes a moment: only then say that no publisher is there
@@ -71,7 +72,7 @@ def run(args, config) -> int:
             return _stream(node, executor, args.topic, received, render)
         except (KeyboardInterrupt, ExternalShutdownException):
             print()
-            return 0
+            return 130 if args.once else 0  # a script's --once got nothing; a watcher is done
         finally:
             executor.shutdown()
             node.destroy_node()
@@ -87,9 +88,12 @@ def _can_encode(text: str, encoding: str) -> bool:
 
 def _once(node, executor, args, received, render) -> int:
     """Print the first snapshot that arrives; 1 with a reason if none does in time."""
-    deadline = time.monotonic() + args.timeout
+    start = time.monotonic()
+    deadline = start + args.timeout
+    waiting_said = False
     while not received:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             if node.count_publishers(args.topic) == 0:
                 reason = "no publisher on it"
@@ -101,13 +105,17 @@ def _once(node, executor, args, received, render) -> int:
                 file=sys.stderr,
             )
             return 1
+        if not waiting_said and now - start > WAIT_NOTICE_S:
+            waiting_said = True
+            if not node.count_publishers(args.topic):
+                print(f"waiting for a publisher on {args.topic} ...", file=sys.stderr, flush=True)
         executor.spin_once(timeout_sec=min(0.1, remaining))
     sys.stdout.write(render(received[-1]))
     sys.stdout.flush()
     return 0
 
 
-def _stream(node, executor, topic, received, render) -> int:
+def _stream(node, executor, topic, received, render) -> NoReturn:
     """Redraw on each snapshot until Ctrl-C; say so while no publisher is there."""
     tty = sys.stdout.isatty()
     start = time.monotonic()

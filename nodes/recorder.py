@@ -1,0 +1,167 @@
+"""The session recorder: raw messages of the configured topics into one MCAP file per session.
+
+A thin shell over :class:`supersize_grasp.dataset.recorder.McapRecorder`: subscriptions take the
+serialized bytes (``raw=True``), so nothing is deserialized and any type can be recorded. A topic
+given without a type is subscribed once it appears in the graph; its QoS follows its publishers,
+as ``ros2 bag record`` does (reliable only when every publisher is, transient-local likewise).
+
+Node name: ``recorder``.
+Subscribers: every entry of ``storage.recorder.topics`` (``/name`` or ``/name:pkg/msg/Type``).
+Parameters: ``config_file``; every field of the ``storage`` section; ``session`` (file name stem,
+    default the UTC start time): writes ``<data_dir>/<output_dir>/<session>.mcap``.
+Stops on SIGINT or SIGTERM, finishing the file (summary, footer) first.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import MessageInfo
+
+from supersize_grasp.dataset.recorder import McapRecorder
+from supersize_grasp.nodes.parameters import load_node_config
+
+NODE_NAME = "recorder"
+DISCOVERY_PERIOD = 0.5  # s between graph look-ups for topics not yet subscribed
+
+
+class RecorderNode(Node):
+    def __init__(self) -> None:
+        super().__init__(NODE_NAME)
+        storage = load_node_config(self, ["storage"]).storage
+        config = storage.recorder
+        session = self.declare_parameter("session", "").value or datetime.now(
+            timezone.utc
+        ).strftime("%Y%m%dT%H%M%S")
+        self.path = Path(storage.data_dir, config.output_dir, f"{session}.mcap")
+        self._depth = config.queue_depth
+        self._recorder = McapRecorder(
+            self.path,
+            chunk_size=config.chunk_size,
+            flush_interval=config.flush_interval,
+            compression=config.compression,
+            metadata={"session": session, "node": self.get_fully_qualified_name()},
+        )
+        self._pending: dict[str, str | None] = {}  # topic -> type name, None: ask the graph
+        for entry in config.topics:
+            topic, _, type_name = entry.partition(":")
+            self._pending[topic] = type_name or None
+        self.get_logger().info(f"recording {len(self._pending)} topics to {self.path}")
+        self.create_timer(config.flush_interval / 2, self._recorder.flush_if_due)
+        self._discovery = self.create_timer(DISCOVERY_PERIOD, self._subscribe_pending)
+        self._subscribe_pending()
+
+    @property
+    def recorded_topics(self) -> list[str]:
+        return self._recorder.topics
+
+    def _subscribe_pending(self) -> None:
+        """Subscribe to each wanted topic whose type is known (given, or now in the graph)."""
+        graph = dict(self.get_topic_names_and_types())
+        for topic, given in list(self._pending.items()):
+            types = [given] if given else graph.get(topic, [])
+            if len(types) != 1:
+                if len(types) > 1:
+                    self.get_logger().error(f"{topic}: several types {types}, not recorded")
+                    del self._pending[topic]
+                continue
+            self._subscribe(topic, types[0])
+            del self._pending[topic]
+        if not self._pending:
+            self._discovery.cancel()
+
+    def _subscribe(self, topic: str, type_name: str) -> None:
+        package, _, name = type_name.rpartition("/")
+        package = package.split("/")[0]
+        msg_type = getattr(importlib.import_module(f"{package}.msg"), name)
+        publishers = self.get_publishers_info_by_topic(topic)
+        qos = _adapted_qos(publishers, self._depth)
+        metadata = {"offered_qos_profiles": _offered_qos_yaml(publishers)}
+        hashes = {_stringify_hash(p.topic_type_hash) for p in publishers}
+        if len(hashes) == 1:
+            metadata["topic_type_hash"] = hashes.pop()
+        self._recorder.add_topic(topic, f"{package}/msg/{name}", metadata=metadata)
+        callback = functools.partial(self._on_message, topic)
+        self.create_subscription(msg_type, topic, callback, qos, raw=True)
+        self.get_logger().info(f"recording {topic} ({package}/msg/{name})")
+
+    def _on_message(self, topic: str, data: bytes, info: MessageInfo) -> None:
+        received = info.get("received_timestamp") or time.time_ns()
+        self._recorder.write(topic, data, received, info.get("source_timestamp") or received)
+
+    def close(self) -> None:
+        """Finish the file; logs without rosout, which is gone after a signal's shutdown."""
+        self._recorder.close()
+        rclpy.logging.get_logger(NODE_NAME).info(
+            f"{self._recorder.messages} messages in {self.path}"
+        )
+
+
+def _adapted_qos(publishers, depth: int) -> QoSProfile:
+    """Reliable / transient-local only if every publisher offers it, so all of them match."""
+    offered = [p.qos_profile for p in publishers]
+    reliable = bool(offered) and all(q.reliability == ReliabilityPolicy.RELIABLE for q in offered)
+    latched = bool(offered) and all(
+        q.durability == DurabilityPolicy.TRANSIENT_LOCAL for q in offered
+    )
+    return QoSProfile(
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
+    )
+
+
+def _offered_qos_yaml(publishers) -> str:
+    """rosbag2's ``offered_qos_profiles`` channel metadata (Jazzy+ form: names, not numbers)."""
+
+    def duration(d) -> str:
+        ns = d.nanoseconds
+        return f"\n    sec: {ns // 10**9}\n    nsec: {ns % 10**9}"
+
+    entries = []
+    for p in publishers:
+        q = p.qos_profile
+        entries.append(
+            f"- history: {q.history.name.lower()}\n"
+            f"  depth: {q.depth}\n"
+            f"  reliability: {q.reliability.name.lower()}\n"
+            f"  durability: {q.durability.name.lower()}\n"
+            f"  deadline:{duration(q.deadline)}\n"
+            f"  lifespan:{duration(q.lifespan)}\n"
+            f"  liveliness: {q.liveliness.name.lower()}\n"
+            f"  liveliness_lease_duration:{duration(q.liveliness_lease_duration)}\n"
+            f"  avoid_ros_namespace_conventions: {str(q.avoid_ros_namespace_conventions).lower()}"
+        )
+    return "\n".join(entries) if entries else "[]"
+
+
+def _stringify_hash(type_hash) -> str:
+    """``RIHS01_<hex>``, as rosidl_stringify_type_hash writes it."""
+    return f"RIHS{type_hash.version:02d}_{bytes(type_hash.value).hex()}"
+
+
+def main(args=None) -> None:
+    try:
+        with rclpy.init(args=args):
+            node = RecorderNode()
+            try:
+                rclpy.spin(node)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                pass
+            finally:
+                node.close()
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == "__main__":
+    main()
