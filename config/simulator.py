@@ -1,6 +1,6 @@
 """Configuration of the simulated Baxter (MuJoCo): physics, table, cameras, gripper, arms, scene.
 
-Defaults here are the single source of truth; ``config/simulator.yaml`` repeats them with comments.
+Defaults here are the single source of truth; ``config/defaults.yaml`` lists them with comments.
 Lengths are metres in Baxter's ``base`` frame (x forward, y left, z up), angles radians.
 """
 

@@ -1,0 +1,173 @@
+"""Offscreen cameras: RGB, metric depth and object segmentation, with pinhole intrinsics.
+
+Conventions are OpenCV/ROS ``CameraInfo`` ones so the images can be published unchanged: pixel
+(u, v) with u to the right and v down, pixel centres at integer coordinates, optical frame with
+x right, y down, z forward. Rendering needs a GL context (``MUJOCO_GL=egl`` or ``osmesa`` set
+before ``import mujoco``); never fork a process after one exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+NO_OBJECT = 0
+ROBOT_LABEL = -1
+# MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
+_MUJOCO_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
+_GEOM_TYPE = int(mujoco.mjtObj.mjOBJ_GEOM)  # a plain int: comparing arrays to the enum is slow
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics (pixels) of an undistorted image, as in ``sensor_msgs/CameraInfo``."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    @classmethod
+    def from_fovy(cls, fovy_deg: float, width: int, height: int) -> CameraIntrinsics:
+        """MuJoCo renders a symmetric frustum with square pixels from the vertical fov."""
+        focal = 0.5 * height / np.tan(np.radians(fovy_deg) / 2.0)
+        return cls(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The 3x3 camera matrix K."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One rendered view.
+
+    Attributes:
+        rgb: (H, W, 3) uint8.
+        depth: (H, W) float32, metres along the optical axis (z-depth, as a Kinect reports).
+        segmentation: (H, W) int32: k >= 1 for the k-th scene object (``BaxterWorld.objects()``
+            order, 1-based), ``ROBOT_LABEL`` (-1) for the robot, ``NO_OBJECT`` (0) otherwise.
+        intrinsics: pinhole parameters of these images.
+        position: optical centre in the base frame.
+        rotation: 3x3 optical-frame-to-base rotation (columns: x right, y down, z forward).
+        time: simulation time of the render (s).
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    segmentation: np.ndarray
+    intrinsics: CameraIntrinsics
+    position: np.ndarray
+    rotation: np.ndarray
+    time: float
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Base-frame points (N, 3) or (3,) to pixels (u, v); NaN for points behind the camera."""
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        cam = (points - self.position) @ self.rotation
+        k = self.intrinsics
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = np.column_stack(
+                [k.fx * cam[:, 0] / cam[:, 2] + k.cx, k.fy * cam[:, 1] / cam[:, 2] + k.cy]
+            )
+        uv[cam[:, 2] <= 0] = np.nan
+        return uv
+
+    def pixel_ray(self, u: float, v: float) -> np.ndarray:
+        """Unit direction (base frame) of the ray through pixel (u, v)."""
+        k = self.intrinsics
+        ray = self.rotation @ np.array([(u - k.cx) / k.fx, (v - k.cy) / k.fy, 1.0])
+        return ray / np.linalg.norm(ray)
+
+    def pixel_to_plane(self, u: float, v: float, plane_z: float) -> np.ndarray:
+        """Base-frame point where the ray through (u, v) meets the horizontal plane ``plane_z``.
+
+        This is how a grasp pixel becomes a planar grasp (x, y) on the table top.
+        """
+        ray = self.pixel_ray(u, v)
+        if abs(ray[2]) < 1e-9:
+            raise ValueError(f"pixel ({u}, {v}) looks parallel to the plane z={plane_z}")
+        t = (plane_z - self.position[2]) / ray[2]
+        if t <= 0:
+            raise ValueError(f"plane z={plane_z} is behind the camera at pixel ({u}, {v})")
+        return self.position + t * ray
+
+    def pixel_to_point(self, u: int, v: int) -> np.ndarray:
+        """Base-frame 3-D point seen at integer pixel (u, v), from the depth image."""
+        k = self.intrinsics
+        z = float(self.depth[int(v), int(u)])
+        cam = np.array([(u - k.cx) / k.fx * z, (v - k.cy) / k.fy * z, z])
+        return self.position + self.rotation @ cam
+
+
+class CameraRenderer:
+    """Renders one MuJoCo camera at a fixed resolution (one GL renderer, reused).
+
+    Args:
+        model: compiled model.
+        camera: camera name.
+        width, height: image size in pixels.
+        body_labels: per-body segmentation label (object number, ``ROBOT_LABEL`` or 0).
+    """
+
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        camera: str,
+        width: int,
+        height: int,
+        body_labels: np.ndarray,
+    ):
+        self._model = model
+        self._camera_id = model.camera(camera).id
+        self._renderer = mujoco.Renderer(model, height=height, width=width)
+        self._intrinsics = CameraIntrinsics.from_fovy(
+            float(model.cam_fovy[self._camera_id]), width, height
+        )
+        self._shadows = bool(model.vis.quality.shadowsize > 0)
+        geom_labels = body_labels[model.geom_bodyid]
+        # Lookup on the flat "geom id + 1" so background (-1) maps to index 0.
+        self._lookup = np.concatenate([[NO_OBJECT], geom_labels]).astype(np.int32)
+
+    @property
+    def intrinsics(self) -> CameraIntrinsics:
+        """Pinhole parameters of this camera's images."""
+        return self._intrinsics
+
+    def render(self, data: mujoco.MjData) -> CameraFrame:
+        """RGB, depth and segmentation of the current state (``data`` must be forward-computed)."""
+        r = self._renderer
+        r.update_scene(data, camera=self._camera_id)
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = self._shadows
+        rgb = r.render().copy()
+        r.enable_depth_rendering()
+        r.update_scene(data, camera=self._camera_id)
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+        depth = r.render().astype(np.float32)
+        r.disable_depth_rendering()
+        r.enable_segmentation_rendering()
+        r.update_scene(data, camera=self._camera_id)
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+        seg = r.render()
+        r.disable_segmentation_rendering()
+        ids = np.where(seg[:, :, 1] == _GEOM_TYPE, seg[:, :, 0], -1)
+        segmentation = self._lookup[ids + 1]
+        position, rotation = self.pose(data)
+        return CameraFrame(
+            rgb, depth, segmentation, self._intrinsics, position, rotation, float(data.time)
+        )
+
+    def pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        """Optical centre and optical-to-base rotation of the camera now."""
+        position = data.cam_xpos[self._camera_id].copy()
+        rotation = data.cam_xmat[self._camera_id].reshape(3, 3) @ _MUJOCO_TO_OPTICAL
+        return position, rotation
+
+    def close(self) -> None:
+        """Free the GL resources."""
+        self._renderer.close()

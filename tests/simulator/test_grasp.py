@@ -1,0 +1,97 @@
+"""Gripper semantics and whole grasp trials on objects of known size (real physics)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from supersize_grasp.simulator.errors import CommandRejectedError
+from supersize_grasp.simulator.trial import run_grasp_trial
+
+
+def test_gripper_needs_calibration_and_valid_values(world):
+    gripper = world.gripper("left")
+    assert not gripper.calibrated and not gripper.ready
+    with pytest.raises(CommandRejectedError, match="not calibrated"):
+        gripper.grip()
+    gripper.calibrate()
+    assert gripper.ready
+    for bad in (-1.0, 100.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"\[0, 100\]"):
+            gripper.command(bad)
+    with pytest.raises(ValueError, match="force"):
+        gripper.command(50.0, force=200.0)
+
+
+def test_gripper_moves_to_commanded_position(world):
+    gripper = world.gripper("right")
+    gripper.calibrate()
+    gripper.command(40.0)
+    assert gripper.moving
+    world.step_until(lambda: not gripper.moving, 2.0)
+    assert gripper.position == pytest.approx(40.0, abs=1.0)
+    assert not gripper.gripping and not gripper.missed
+
+
+def test_well_placed_grasp_lifts_box(world, make_box, top):
+    world.place_objects([(make_box(mass=0.25), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    result = run_grasp_trial(world, "left", 0.6, 0.2, 0.0, put_down=False, retreat=False)
+    assert result.ik_ok and result.success and not result.missed
+    assert result.force > 10.0
+    assert result.lifted_object == "object_0"
+    # 50 mm box between pads that close from 35 to 76.7 mm: (50 - 35) / 41.7 = 36 % open.
+    assert result.gripper_position == pytest.approx(36.0, abs=3.0)
+    assert world.warnings() == {}
+
+
+def test_held_box_weighs_on_endpoint_wrench(world, make_box, top):
+    world.place_objects([(make_box(mass=0.3), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    arm, gripper = world.arm("left"), world.gripper("left")
+    gripper.calibrate()
+    for z in (top + 0.1, top + 0.012):
+        ok, joints = arm.solve_top_down(0.6, 0.2, z, 0.0)
+        assert ok
+        arm.command_joint_dict(joints)
+        assert world.step_until(arm.at_target, 4.0)
+    gripper.grip()
+    world.step_until(lambda: not gripper.moving, 1.5)
+    ok, joints = arm.solve_top_down(0.6, 0.2, top + 0.2, 0.0)
+    arm.command_joint_dict(joints)
+    assert world.step_until(arm.at_target, 4.0)
+    world.step(0.3)
+    assert gripper.gripping
+    assert gripper.gap == pytest.approx(0.05, abs=0.0015)
+    assert not world.objects()[0].on_table
+    force, _ = arm.endpoint_wrench()
+    assert force[2] == pytest.approx(-0.3 * 9.81, rel=0.15)
+
+
+def test_grasp_on_nothing_reports_missed(world, make_box, top):
+    world.place_objects([(make_box(), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    result = run_grasp_trial(world, "left", 0.6, 0.4, 0.5)
+    assert result.ik_ok and not result.success and result.missed
+    assert result.gripper_position < 2.0
+    assert result.lifted_object is None
+
+
+def test_too_wide_object_fails(world, make_box, top):
+    # 90 mm across the finger axis: wider than the 76.7 mm opening, the pads land on top.
+    world.place_objects([(make_box((0.045, 0.045, 0.02)), (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
+    result = run_grasp_trial(world, "left", 0.6, 0.2, 0.0)
+    assert not result.success
+
+
+def test_badly_placed_grasp_on_edge_does_not_lift(world, make_box, top):
+    # Pads close 3.3 cm beside the centre of a 4 cm wide box: only their edge touches it.
+    world.place_objects([(make_box((0.05, 0.02, 0.02)), (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
+    result = run_grasp_trial(world, "left", 0.6, 0.2 + 0.033, math.pi / 2)
+    assert not result.success
+
+
+def test_right_arm_grasps_on_its_half(world, make_box, top):
+    world.place_objects([(make_box(mass=0.1), (0.55, -0.25, top + 0.025), (0, 0, 0, 1))])
+    result = run_grasp_trial(world, "right", 0.55, -0.25, math.pi / 2)
+    assert result.success
+    # put_down leaves it back on the table
+    assert world.objects()[0].on_table
+    assert np.linalg.norm(world.objects()[0].pose.position[:2] - (0.55, -0.25)) < 0.03
