@@ -4,8 +4,12 @@
 setup:
 	@scripts/setup.sh
 
+# The main job on the embedded default: a look at the simulated clutter, then autonomous random
+# grasp collection with both arms of the simulated Baxter (run again to collect more).
 demo: setup
-	.venv/bin/supersize-grasp check
+	.venv/bin/supersize-grasp sim --save-image artifacts/scene.png
+	.venv/bin/supersize-grasp collect --trials 100 --data data/demo
+	.venv/bin/supersize-grasp dataset data/demo
 
 test: setup
 	@scripts/test.sh

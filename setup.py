@@ -48,6 +48,7 @@ setup(
         "console_scripts": [
             "supersize-grasp = supersize_grasp.cli:main",
             "interface_echo = supersize_grasp.nodes.interface_check:main",
+            "recorder = supersize_grasp.nodes.recorder:main",
             "sim_baxter = supersize_grasp.nodes.sim_baxter:main",
             "trial_tree = supersize_grasp.nodes.trial_tree:main",
         ],

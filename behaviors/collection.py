@@ -74,8 +74,16 @@ def collection_tree(
             py_trees.decorators.SuccessIsRunning("Keep enabled", EnableRobot(config.robot)),
         ],
     )
+    return with_robot_topics("Collect", config, sides, tasks)
+
+
+def with_robot_topics(
+    name: str, config: Config, sides: list[str], task: py_trees.behaviour.Behaviour
+) -> py_trees.behaviour.Behaviour:
+    """A root that refreshes the robot's topics on the blackboard every tick beside ``task``,
+    and succeeds when ``task`` does: the base of every tree made of our behaviours."""
     return py_trees.composites.Parallel(
-        "Collect",
-        policy=py_trees.common.ParallelPolicy.SuccessOnSelected([tasks], synchronise=False),
-        children=[topics_to_blackboard(config, sides), tasks],
+        name,
+        policy=py_trees.common.ParallelPolicy.SuccessOnSelected([task], synchronise=False),
+        children=[topics_to_blackboard(config, sides), task],
     )

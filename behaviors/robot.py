@@ -196,7 +196,11 @@ class MoveJoints(RobotBehaviour):
             callable returning them when the motion starts.
         tolerance: rad within which the last waypoint counts as reached; earlier ones use 2x.
         timeout: s (robot clock) for the whole motion; FAILURE after it.
+        stop_when_blocked: SUCCESS when the arm has stood still for ``blocked_time`` s short of
+            the goal (a descent stopped by the object it is about to grasp).
     """
+
+    STILL = 0.02  # rad/s: joints slower than this are standing still
 
     def __init__(
         self,
@@ -206,8 +210,11 @@ class MoveJoints(RobotBehaviour):
         waypoints: str | Callable[[], Sequence[dict[str, float]]],
         tolerance: float = 0.01,
         timeout: float = 10.0,
+        stop_when_blocked: bool = False,
+        blocked_time: float = 0.3,
     ) -> None:
         keys = [waypoints] if isinstance(waypoints, str) else []
+        self.stop_when_blocked, self.blocked_time = stop_when_blocked, blocked_time
         super().__init__(name, robot, read=[JOINTS_KEY, *keys], side=side)
         self.waypoints, self.tolerance, self.timeout = (
             waypoints,
@@ -226,6 +233,7 @@ class MoveJoints(RobotBehaviour):
         self.path = [path] if isinstance(path, dict) else list(path or [])
         self.index = 0
         self.deadline = self.now() + self.timeout
+        self.still_since: float | None = None
 
     def update(self) -> Status:
         if not self.path:
@@ -247,6 +255,9 @@ class MoveJoints(RobotBehaviour):
         if error <= tolerance:
             self.feedback_message = "arrived"
             return Status.SUCCESS
+        if self.stop_when_blocked and self._blocked(joints, target):
+            self.feedback_message = f"blocked {math.degrees(error):.1f} deg short: stopped there"
+            return Status.SUCCESS
         if self.now() > self.deadline:
             where = f"waypoint {self.index + 1}/{len(self.path)}"
             self.feedback_message = f"timed out after {self.timeout:.0f} s at {where}"
@@ -260,6 +271,16 @@ class MoveJoints(RobotBehaviour):
             f"waypoint {self.index + 1}/{len(self.path)}, error {math.degrees(error):.1f} deg"
         )
         return Status.RUNNING
+
+    def _blocked(self, joints: JointState, target: dict[str, float]) -> bool:
+        velocity = dict(zip(joints.name, joints.velocity, strict=False))
+        moving = any(abs(velocity.get(n, 0.0)) > self.STILL for n in target)
+        if moving:
+            self.still_since = None
+            return False
+        if self.still_since is None:
+            self.still_since = self.now()
+        return self.now() - self.still_since >= self.blocked_time
 
     def terminate(self, new_status: Status) -> None:
         super().terminate(new_status)
@@ -282,11 +303,12 @@ Pose = tuple[Sequence[float], Sequence[float]]  # position xyz, quaternion xyzw
 
 
 class SolveIK(RobotBehaviour):
-    """Joint solutions for named paths of endpoint poses, each seeded with the previous solution.
+    """Joint solutions for named paths of endpoint poses, from the SDK's IK service.
 
-    Asks the SDK's IK service one pose at a time (chained across ticks, never blocking). SUCCESS
-    writes ``{path name: [{joint: angle}, ...]}`` to ``output_key``; FAILURE when any pose is
-    unreachable.
+    One request per path (the service takes arrays of poses), seeded with the last solution of
+    the previous path so that consecutive paths stay on one arm configuration; requests are
+    chained across ticks, never blocking. SUCCESS writes ``{path: [{joint: angle}, ...]}`` to
+    ``output_key``; FAILURE when any pose is unreachable.
 
     Args:
         poses: callable returning ``{path name: [pose, ...]}`` when the behaviour starts (it
@@ -313,23 +335,23 @@ class SolveIK(RobotBehaviour):
 
     def initialise(self) -> None:
         super().initialise()
-        paths = self.poses()
-        self.names = [name for name, path in paths.items() for _ in path]
-        self.targets = [pose for path in paths.values() for pose in path]
-        self.solutions: list[dict[str, float]] = []
+        self.paths = list(self.poses().items())
+        self.plan: dict[str, list[dict[str, float]]] = {}
         self.future = None
         self.deadline = self.now() + self.timeout
 
     def _request(self) -> None:
-        position, quaternion = self.targets[len(self.solutions)]
-        pose = PoseStamped()
-        pose.header.frame_id = self.robot.base_frame
-        p, o = pose.pose.position, pose.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in position)
-        o.x, o.y, o.z, o.w = (float(v) for v in quaternion)
-        request = SolvePositionIK.Request(pose_stamp=[pose])
-        if self.solutions:
-            seed = self.solutions[-1]
+        _, path = self.paths[len(self.plan)]
+        request = SolvePositionIK.Request()
+        for position, quaternion in path:
+            pose = PoseStamped()
+            pose.header.frame_id = self.robot.base_frame
+            p, o = pose.pose.position, pose.pose.orientation
+            p.x, p.y, p.z = (float(v) for v in position)
+            o.x, o.y, o.z, o.w = (float(v) for v in quaternion)
+            request.pose_stamp.append(pose)
+        if self.plan:
+            seed = list(self.plan.values())[-1][-1]
             request.seed_angles = [JointState(name=list(seed), position=list(seed.values()))]
             request.seed_mode = SolvePositionIK.Request.SEED_USER
         self.future = self.client.call_async(request)
@@ -340,27 +362,22 @@ class SolveIK(RobotBehaviour):
             return Status.FAILURE if self.now() > self.deadline else Status.RUNNING
         if self.future is None:
             self._request()
+        name, path = self.paths[len(self.plan)]
         if not self.future.done():
             if self.now() > self.deadline:
                 self.feedback_message = "IK service timed out"
                 return Status.FAILURE
-            self.feedback_message = f"solving pose {len(self.solutions) + 1}/{len(self.targets)}"
+            self.feedback_message = f"solving {name} ({len(path)} poses)"
             return Status.RUNNING
         response = self.future.result()
         self.future = None
-        if not response.is_valid or not response.is_valid[0]:
-            self.feedback_message = (
-                f"pose {len(self.solutions) + 1}/{len(self.targets)} is unreachable"
-            )
+        if len(response.is_valid) != len(path) or not all(response.is_valid):
+            self.feedback_message = f"{name}: unreachable"
             return Status.FAILURE
-        joints = response.joints[0]
-        self.solutions.append(dict(zip(joints.name, joints.position, strict=True)))
-        if len(self.solutions) == len(self.targets):
-            plan: dict[str, list[dict[str, float]]] = {name: [] for name in self.names}
-            for name, solution in zip(self.names, self.solutions, strict=True):
-                plan[name].append(solution)
-            self.bb.set(self.output_key, plan, overwrite=True)
-            self.feedback_message = f"{len(self.solutions)} poses solved"
+        self.plan[name] = [dict(zip(j.name, j.position, strict=True)) for j in response.joints]
+        if len(self.plan) == len(self.paths):
+            self.bb.set(self.output_key, self.plan, overwrite=True)
+            self.feedback_message = f"{sum(len(p) for p in self.plan.values())} poses solved"
             return Status.SUCCESS
         self._request()
         return Status.RUNNING

@@ -19,6 +19,10 @@ class Scene:
     camera: CameraModel
     stamp: float
 
+    def __repr__(self) -> str:
+        h, w = self.depth.shape
+        return f"Scene({w}x{h} at t={self.stamp:.3f})"
+
 
 def image_to_rgb(msg: Image) -> np.ndarray:
     data = np.frombuffer(msg.data, np.uint8)

@@ -72,6 +72,7 @@ class TrialState:
     force: float = 0.0
     gripper_position: float = 0.0
     held_object: str = ""
+    message: str = ""
 
 
 def key(side: str, name: str) -> str:
@@ -276,7 +277,7 @@ class LabelTrial(TrialBehaviour):
         trial.outcome = "success" if trial.success else "failure"
         trial.force, trial.gripper_position = float(state.force), float(state.position)
         trial.held_object = _held_object(state)
-        self.feedback_message = (
+        self.feedback_message = trial.message = (
             f"{trial.outcome}: force {state.force:.0f}%, opening {state.position:.0f}%"
         )
         return Status.SUCCESS
@@ -326,28 +327,31 @@ class TrialLog:
 
 
 class GripperHistory(py_trees.behaviour.Behaviour):
-    """Keeps the last ``seconds`` of one gripper's (time, position, force) for the trial record.
+    """Keeps the last ``seconds`` of one gripper's (time, position, force), one sample per tick.
 
-    Ticked in the topics-to-blackboard branch; the subscription callback only appends.
+    Ticked in the topics-to-blackboard branch after the gripper state's ``ToBlackboard``.
     """
 
     def __init__(self, side: str, config: Config, seconds: float = 60.0) -> None:
         super().__init__(f"Gripper history {side}")
-        self.side, self.robot = side, config.robot
-        self.samples: deque[tuple[float, float, float]] = deque(maxlen=int(seconds * 100))
+        self.side = side
+        ticks = seconds / config.trial.tick_period
+        self.samples: deque[tuple[float, float, float]] = deque(maxlen=int(ticks) + 1)
         self.bb = self.attach_blackboard_client(self.name)
+        self.bb.register_key(gripper_key(side), access=READ)
         self.bb.register_key(key(side, "gripper_history"), access=WRITE)
-
-    def setup(self, **kwargs) -> None:
-        topic = self.robot.topic(self.robot.gripper_state_topic, self.side)
-        kwargs["node"].create_subscription(EndEffectorState, topic, self._append, 10)
-
-    def _append(self, msg: EndEffectorState) -> None:
-        t = msg.timestamp.sec + msg.timestamp.nanosec * 1e-9
-        self.samples.append((t, float(msg.position), float(msg.force)))
+        self.bb.set(key(side, "gripper_history"), self.samples, overwrite=True)
 
     def update(self) -> Status:
-        self.bb.set(key(self.side, "gripper_history"), self.samples, overwrite=True)
+        state = (
+            self.bb.get(gripper_key(self.side)) if self.bb.exists(gripper_key(self.side)) else None
+        )
+        if state is None:
+            self.feedback_message = "no gripper state yet"
+            return Status.RUNNING
+        t = state.timestamp.sec + state.timestamp.nanosec * 1e-9
+        if not self.samples or self.samples[-1][0] < t:
+            self.samples.append((t, float(state.position), float(state.force)))
         return Status.SUCCESS
 
 
@@ -386,6 +390,11 @@ class LogTrial(TrialBehaviour):
         if self.future is None:
             if self.outcome is not None:
                 trial.outcome = self.outcome
+                last_step = next(reversed(trial.timings), "start")
+                trial.message = {
+                    "ik_failed": f"no reachable grasp in {trial.ik_failures} samples",
+                    "aborted": f"aborted after '{last_step}'",
+                }.get(self.outcome, self.outcome)
             self.future = self.log.submit(self._writer(trial))
         if not self.future.done():
             self.feedback_message = "writing"
@@ -445,7 +454,7 @@ class LogTrial(TrialBehaviour):
             },
             seed=self.seed,
             object_id=trial.held_object,
-            message=self.feedback_message or "",
+            message=trial.message,
             score=grasp.score,
             stamp=time.time(),
         )
@@ -475,6 +484,7 @@ class LogTrial(TrialBehaviour):
             object_id=trial.held_object,
             seed=self.seed,
             duration=self.now() - trial.started,
+            message=trial.message,
         )
         msg.header.stamp = self.node.get_clock().now().to_msg()
         msg.header.frame_id = self.config.robot.base_frame
@@ -601,7 +611,7 @@ def _plan(behaviour: RobotBehaviour, side: str, plan: str, path: str):
     return lambda: behaviour.bb.get(key(side, plan))[path]
 
 
-def _motion(name: str, side: str, config: Config, plan: str, path: str, tolerance=None):
+def _motion(name, side, config: Config, plan: str, path: str, tolerance=None, blockable=False):
     move = MoveJoints(
         name,
         side,
@@ -609,6 +619,7 @@ def _motion(name: str, side: str, config: Config, plan: str, path: str, toleranc
         lambda: [],
         tolerance or config.trial.joint_tolerance,
         config.trial.motion_timeout,
+        stop_when_blocked=blockable,
     )
     move.waypoints = _plan(move, side, plan, path)
     return move
@@ -679,7 +690,9 @@ def trial_subtree(
         children=[
             PlanPutDown(side, config, seed),
             _motion("Above put-down spot", side, config, "put_down", "above"),
-            _motion("Lower", side, config, "put_down", "down", tolerance=2 * t.joint_tolerance),
+            _motion(
+                "Lower", side, config, "put_down", "down", 2 * t.joint_tolerance, blockable=True
+            ),
             _gripper(side, config, c.CMD_RELEASE, "Release"),
             _motion("Raise", side, config, "put_down", "up", tolerance=2 * t.joint_tolerance),
         ],
@@ -730,7 +743,7 @@ def trial_subtree(
             _gripper(side, config, c.CMD_RELEASE, "Open gripper"),
             _motion("Move 25 cm above", side, config, "plan", "above"),
             _Mark("Executing", side, config),
-            _motion("Descend", side, config, "plan", "down", tolerance=2 * t.joint_tolerance),
+            _motion("Descend", side, config, "plan", "down", 2 * t.joint_tolerance, blockable=True),
             _gripper(side, config, c.CMD_GRIP, "Grip"),
             _motion("Lift 20 cm", side, config, "plan", "up", tolerance=2 * t.joint_tolerance),
             LabelTrial(side, config),

@@ -1,9 +1,9 @@
 """Where trials, recordings and checkpoints are kept."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from .base import StrictModel
 
@@ -21,13 +21,20 @@ DEFAULT_RECORDED_TOPICS = [
     "/robot/end_effector/right_gripper/command",
     "/kinect2/hd/camera_info",
     "/kinect2/hd/camera_pose",
+    "/trial_tree/snapshots",
+]
+
+
+# "/name" or "/name:pkg/msg/Type"
+RecordedTopic = Annotated[
+    str, StringConstraints(pattern=r"^/[A-Za-z0-9_/~]+(:[A-Za-z]\w*/(msg/)?[A-Za-z]\w*)?$")
 ]
 
 
 class RecorderConfig(StrictModel):
     """The recorder node: raw topics of a session to ``<data_dir>/<output_dir>/<session>.mcap``."""
 
-    topics: list[str] = Field(
+    topics: list[RecordedTopic] = Field(
         DEFAULT_RECORDED_TOPICS,
         description="'/name' (type found in the graph) or '/name:pkg/msg/Type'; images are "
         "left out by default (the trial store keeps each scene once)",

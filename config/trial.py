@@ -40,6 +40,6 @@ class TrialConfig(StrictModel):
         description="Trigger service for new objects when an arm's half is empty; '': a person",
     )
     refill_wait: float = Field(30.0, gt=0.0, description="s to wait for a person to refill")
-    tick_period: float = Field(0.02, gt=0.0, description="s (robot clock) between tree ticks")
+    tick_period: float = Field(0.05, gt=0.0, description="s (robot clock) between tree ticks")
     seed: int = Field(0, description="seeds the random grasps (offset by the trials stored)")
     roi: RegionOfInterestConfig = RegionOfInterestConfig()

@@ -59,10 +59,6 @@ class RecorderNode(Node):
         self._discovery = self.create_timer(DISCOVERY_PERIOD, self._subscribe_pending)
         self._subscribe_pending()
 
-    @property
-    def recorded_topics(self) -> list[str]:
-        return self._recorder.topics
-
     def _subscribe_pending(self) -> None:
         """Subscribe to each wanted topic whose type is known (given, or now in the graph)."""
         graph = dict(self.get_topic_names_and_types())
@@ -73,8 +69,11 @@ class RecorderNode(Node):
                     self.get_logger().error(f"{topic}: several types {types}, not recorded")
                     del self._pending[topic]
                 continue
-            self._subscribe(topic, types[0])
             del self._pending[topic]
+            try:
+                self._subscribe(topic, types[0])
+            except (ImportError, AttributeError, LookupError, ValueError) as e:
+                self.get_logger().error(f"{topic}: not recorded: {type(e).__name__}: {e}")
         if not self._pending:
             self._discovery.cancel()
 
@@ -97,18 +96,19 @@ class RecorderNode(Node):
         received = info.get("received_timestamp") or time.time_ns()
         self._recorder.write(topic, data, received, info.get("source_timestamp") or received)
 
-    def close(self) -> None:
-        """Finish the file; logs without rosout, which is gone after a signal's shutdown."""
+    def close(self) -> int:
+        """Finish the file; returns the number of messages recorded."""
         self._recorder.close()
-        rclpy.logging.get_logger(NODE_NAME).info(
-            f"{self._recorder.messages} messages in {self.path}"
-        )
+        return self._recorder.messages
 
 
 def _adapted_qos(publishers, depth: int) -> QoSProfile:
-    """Reliable / transient-local only if every publisher offers it, so all of them match."""
+    """Reliable / transient-local only if every publisher offers it, so all of them match.
+
+    With no publisher yet (a typed topic), reliable and volatile, like ``ros2 bag record``.
+    """
     offered = [p.qos_profile for p in publishers]
-    reliable = bool(offered) and all(q.reliability == ReliabilityPolicy.RELIABLE for q in offered)
+    reliable = all(q.reliability == ReliabilityPolicy.RELIABLE for q in offered)
     latched = bool(offered) and all(
         q.durability == DurabilityPolicy.TRANSIENT_LOCAL for q in offered
     )
@@ -157,8 +157,9 @@ def main(args=None) -> None:
             except (KeyboardInterrupt, ExternalShutdownException):
                 pass
             finally:
-                node.close()
-                node.destroy_node()
+                messages = node.close()
+                node.destroy_node()  # before logging: rosout is gone after a signal's shutdown
+                rclpy.logging.get_logger(NODE_NAME).info(f"{messages} messages in {node.path}")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
 

@@ -8,7 +8,9 @@ Node name: ``trial_tree``.
 Publishers: ``/trials`` (TrialRecord, reliable, keep 100); ``~/snapshots`` (TreeSnapshot).
 Parameters: ``config_file`` and every field of the robot, arms, camera, trial and storage
     sections; ``num_trials`` (labelled trials to collect, 0: until stopped), ``stage`` (0: random
-    trials), ``snapshot_period`` (s between unchanged snapshots).
+    trials), ``session`` (the store's session id, also the recording's name; default: new),
+    ``snapshot_period`` (s between unchanged snapshots), ``snapshot_min_interval``
+    (wall s between snapshots at most; 0: every changed tick).
 """
 
 from __future__ import annotations
@@ -41,13 +43,18 @@ class TrialTreeNode(Node):
         )
         self.num_trials = self.declare_parameter("num_trials", 0).value
         self.stage = self.declare_parameter("stage", 0).value
+        session = self.declare_parameter("session", "").value or None
         snapshot_period = self.declare_parameter("snapshot_period", 1.0).value
+        snapshot_min_interval = self.declare_parameter("snapshot_min_interval", 0.1).value
         self.set_parameters([Parameter("use_sim_time", value=self.config.robot.use_sim_time)])
         self.store = TrialStore.open(self.config.storage.data_dir)
         already = self.store.count()
         seed = self.config.trial.seed + already  # a resumed run does not repeat its grasps
         self.session_id = self.store.begin_session(
-            robot=self.config.robot.name, config_yaml=to_yaml(self.config), seed=seed
+            robot=self.config.robot.name,
+            config_yaml=to_yaml(self.config),
+            seed=seed,
+            session_id=session,
         )
         self.trials_pub = self.create_publisher(TrialRecord, "/trials", TRIALS_QOS)
         self.log = TrialLog(
@@ -55,7 +62,9 @@ class TrialTreeNode(Node):
         )
         self.tree = RosBehaviourTree(collection_tree(self.config, self.log, seed=seed))
         self.tree.setup(node=self, timeout=60.0)
-        self.snapshots = SnapshotPublisher(self.tree, self, period=snapshot_period)
+        self.snapshots = SnapshotPublisher(
+            self.tree, self, period=snapshot_period, min_interval=snapshot_min_interval
+        )
         self.tree.add_post_tick_handler(self._after_tick)
         self.finished = False
         self.tree.tick_tock(self.config.trial.tick_period)

@@ -16,6 +16,7 @@ PACKAGE = "supersize_grasp"
 # Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
 EXECUTABLES: dict[str, str] = {
     "interface_echo": "supersize_grasp.nodes.interface_check",
+    "recorder": "supersize_grasp.nodes.recorder",
     "sim_baxter": "supersize_grasp.nodes.sim_baxter",
     "trial_tree": "supersize_grasp.nodes.trial_tree",
 }
@@ -55,14 +56,20 @@ def sim_graph(**parameters: Any) -> list[NodeSpec]:
     return [NodeSpec("sim_baxter", "sim_baxter", parameters)]
 
 
-def collect_graph(num_trials: int = 0, stage: int = 0, **parameters: Any) -> list[NodeSpec]:
-    """Autonomous collection: the simulated Baxter (unless ``simulated`` is false) and the trial
-    tree, which ends the run when its quota of labelled trials is done."""
+def collect_graph(
+    num_trials: int = 0, stage: int = 0, session: str = "", **parameters: Any
+) -> list[NodeSpec]:
+    """Autonomous collection: the simulated Baxter (unless ``simulated`` is false), the trial
+    tree, which ends the run when its quota of labelled trials is done, and the recorder of the
+    session's raw topics (MCAP, named like the store's session when ``session`` is given)."""
     return [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
         NodeSpec(
-            "trial_tree", "trial_tree", {**parameters, "num_trials": num_trials, "stage": stage}
+            "trial_tree",
+            "trial_tree",
+            {**parameters, "num_trials": num_trials, "stage": stage, "session": session},
         ),
+        NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False),
     ]
 
 

@@ -69,7 +69,10 @@ class GraphProcess:
                 str(params_file),
             ]
             self.processes[spec.name] = subprocess.Popen(
-                command, env=environment, start_new_session=True, preexec_fn=_die_with_parent
+                command,
+                env=environment,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe
             )
 
     def poll(self) -> tuple[str, int] | None:

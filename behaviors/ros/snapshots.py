@@ -9,6 +9,7 @@ be watched with ``supersize-grasp watch`` without subclassing the tree.
 from __future__ import annotations
 
 import math
+import reprlib
 import time
 import uuid
 from collections import deque
@@ -46,6 +47,10 @@ SNAPSHOT_QOS = QoSProfile(
 """Latched: a late watcher gets the last snapshot at once; live ones get each later one reliably."""
 
 VALUE_MAX_CHARS = 120
+_VALUE_REPR = reprlib.Repr()  # bounded work per value, however large the value
+_VALUE_REPR.maxlevel, _VALUE_REPR.maxlist, _VALUE_REPR.maxdeque = 2, 4, 4
+_VALUE_REPR.maxtuple, _VALUE_REPR.maxdict = 4, 4
+_VALUE_REPR.maxstring = _VALUE_REPR.maxother = VALUE_MAX_CHARS
 """Blackboard values are ``str()``-ed and cut to this length: images or point clouds stay out."""
 
 STATISTICS_WINDOW = 10
@@ -173,7 +178,7 @@ def _blackboard_on_visited_path(
     entries = []
     for key in sorted(keys):
         value = py_trees.blackboard.Blackboard.storage.get(key, _MISSING)
-        text = "-" if value is _MISSING else str(value).replace("\n", " ")
+        text = "-" if value is _MISSING else _VALUE_REPR.repr(value).replace("\n", " ")
         if len(text) > VALUE_MAX_CHARS:
             text = text[: VALUE_MAX_CHARS - 3] + "..."
         entries.append((key, text))
@@ -261,8 +266,11 @@ class SnapshotPublisher:
     A snapshot goes out after every tick that changed anything a watcher sees (tree shape,
     a status, a feedback message, which behaviours were ticked, the blackboard on the visited
     path), with ``changed=True``; after unchanged ticks, one goes out at most every ``period``
-    seconds with ``changed=False`` (``period=0`` publishes every tick). Nothing is published
-    between ticks: the latched last snapshot serves late watchers.
+    seconds with ``changed=False`` (``period=0`` publishes every tick). ``min_interval`` caps
+    the rate: within it of the last snapshot a tick is not even inspected, so a tree ticked
+    fast (simulated time runs ahead of the wall clock) costs little; a change then shows at the
+    first tick after it. Nothing is published between ticks: the latched last snapshot serves
+    late watchers.
 
     Tick duration and interval are measured on the monotonic wall clock (what the tree costs in
     CPU, also under simulated time); the stamp comes from the node's clock.
@@ -275,6 +283,7 @@ class SnapshotPublisher:
         node: the node that owns the publisher
         topic: relative names resolve in the node's namespace, ``~`` in its name
         period: seconds between snapshots of an unchanged tree
+        min_interval: wall seconds between two snapshots at most (0: every changed tick)
         tree_name: name in the snapshots, defaults to the root's name
     """
 
@@ -285,12 +294,14 @@ class SnapshotPublisher:
         topic: str = "~/snapshots",
         period: float = 1.0,
         tree_name: str | None = None,
+        min_interval: float = 0.0,
     ):
         if period < 0:
             raise ValueError(f"period must be >= 0 s, got {period}")
         self.tree = tree
         self.node = node
         self.period = period
+        self.min_interval = min_interval
         self.tree_name = tree_name
         self.visitor = py_trees.visitors.SnapshotVisitor()
         self.publisher = node.create_publisher(TreeSnapshot, topic, SNAPSHOT_QOS)
@@ -372,6 +383,8 @@ class SnapshotPublisher:
         s.tick_duration_mean, s.tick_duration_variance = _mean_variance(self._durations)
         s.tick_interval_mean, s.tick_interval_variance = _mean_variance(intervals)
 
+        if time.monotonic() - self._last_publish < self.min_interval:
+            return
         content = self._content()
         changed = content != self._last_content
         self._last_content = content

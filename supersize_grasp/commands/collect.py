@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from supersize_grasp.config import overlay
+from supersize_grasp.dataset.store import new_session_id
 from supersize_grasp.graph import collect_graph
 from supersize_grasp.launcher import GraphProcess
 
@@ -39,7 +40,10 @@ def run(args, config) -> int:
     if args.real:
         overrides["robot.use_sim_time"] = False
     config = overlay(config, overrides, "<command line>") if overrides else config
-    specs = collect_graph(num_trials=args.trials, stage=args.stage)
+    session = new_session_id()
+    specs = collect_graph(num_trials=args.trials, stage=args.stage, session=session)
+    if not config.storage.record_mcap:
+        specs = [s for s in specs if s.executable != "recorder"]
     with GraphProcess(specs, config=config, arguments={"simulated": not args.real}) as graph:
         progress = None if args.quiet else Progress(args.trials)
         try:
@@ -88,6 +92,7 @@ class Progress:
 
     def close(self) -> None:
         self.executor.shutdown()
+        self.thread.join(timeout=5.0)
         self.node.destroy_node()
         self.context.try_shutdown()
         self.bar.close()

@@ -1,7 +1,8 @@
 """Summarise a trial store and check it: counts, success rates, sessions, integrity.
 
 Prints trials and successes, the success rate per arm, per object, per stage and per session,
-then every integrity problem (database, image checksums, dangling references, orphan files).
+the session recordings (MCAP) left unfinished, then every integrity problem (database, image
+checksums, dangling references, orphan files).
 Opens the store read-only, so it is safe while a collection is writing to it.
 Exit status: 0 sound, 1 damaged, 2 DIR is not a trial store.
 """
@@ -34,6 +35,7 @@ def run(args, config) -> int:
         except StoreError as e:  # the database reads, but not all of it
             print(f"summary unavailable: {e}")
         problems = store.check_integrity()
+    _print_recordings(args.dir / config.storage.recorder.output_dir)
     if problems:
         print(f"integrity: DAMAGED, {len(problems)} problem(s)")
         for problem in problems:
@@ -67,6 +69,19 @@ def _print_summary(store) -> None:
         ended = "interrupted or running" if s.ended is None else f"{s.ended - s.started:.0f} s"
         counts = f"{tally.successes} / {tally.labelled} {_rate(tally)}" if tally else "no labels"
         print(f"  {s.session_id}  {s.robot:<10} seed {s.seed:<6} {ended:<24} {counts}")
+
+
+def _print_recordings(folder: Path) -> None:
+    """Session MCAP files; an unfinished one is being recorded or its recorder was killed."""
+    from supersize_grasp.dataset.recorder import is_finished
+
+    files = sorted(folder.glob("*.mcap"))
+    if not files:
+        return
+    unfinished = [f for f in files if not is_finished(f)]
+    print(f"recordings: {len(files)} in {folder}, {len(unfinished)} unfinished")
+    for f in unfinished:
+        print(f"  {f.name}: no footer (still recording, or interrupted: dataset.recorder.recover)")
 
 
 def _rate(tally) -> str:

@@ -1,0 +1,101 @@
+"""End-to-end collection speed through the whole ROS 2 node graph, and where the time goes.
+
+Runs `supersize-grasp collect` (simulated Baxter node + behaviour-tree node, over DDS) for
+--trials labelled trials, with both arms and then with one, and prints:
+  - trials per wall hour (first to last trial, start-up excluded) and per CPU hour (all processes),
+  - the simulated seconds per trial and per phase of the trial (from the stored timings),
+  - the random-grasp success rate.
+Compare the CPU seconds per trial with `benchmarks/bench_simulator.py` (the same trial through
+the plain-Python API) to see what the ROS interface and the tree add.
+
+    python benchmarks/bench_collection.py --trials 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from supersize_grasp.dataset.store import TrialStore
+
+EXE = Path(sys.prefix, "bin", "supersize-grasp")
+
+
+def run(trials: int, arms: str, objects: str, workdir: Path) -> dict:
+    data = workdir / f"data-{arms}"
+    config = workdir / f"{arms}.yaml"
+    lines = ["simulator:", f"  objects: {{folder: {objects}}}"] if objects else []
+    if arms != "both":
+        lines += ["arms:", f"  {'right' if arms == 'left' else 'left'}: {{enabled: false}}"]
+    config.write_text("\n".join(lines) + "\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    subprocess.run(
+        [EXE, "collect", "--trials", str(trials), "--data", data, "--quiet", "--config", config],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with TrialStore.open(data, readonly=True) as store:
+        records = list(store.trials(labelled_only=False))
+    labelled = [t for t in records if t.labelled]
+    stamps = sorted(t.stamp for t in records)
+    span = stamps[-1] - stamps[0]
+    phases: dict[str, list[float]] = defaultdict(list)
+    for t in labelled:
+        for phase, seconds in t.timings.items():
+            if phase != "ik_failures":
+                phases[phase].append(seconds)
+    return {
+        "arms": arms,
+        "labelled": len(labelled),
+        "unlabelled": len(records) - len(labelled),
+        "success": sum(t.success for t in labelled) / max(1, len(labelled)),
+        "per_hour": 3600 * (len(records) - 1) / span if span > 0 else float("nan"),
+        "cpu_per_trial": cpu / len(records),
+        "startup": wall - span,
+        "phases": {k: statistics.mean(v) for k, v in phases.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument(
+        "--objects", default="", help="object folder (default: the configured set, random_urdfs)"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ROS_DOMAIN_ID", "77")
+    print(f"machine: {os.cpu_count()} cores; {args.trials} labelled trials per run")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [run(args.trials, arms, args.objects, Path(tmp)) for arms in ("both", "left")]
+    for r in results:
+        print(
+            f"\n{r['arms']} arm(s): {r['per_hour']:,.0f} trials/h wall, "
+            f"{3600 / r['cpu_per_trial']:,.0f} trials per CPU-hour "
+            f"({r['cpu_per_trial']:.2f} CPU s/trial, all processes); start-up {r['startup']:.1f} s"
+        )
+        print(
+            f"  {r['labelled']} labelled (+{r['unlabelled']} unlabelled), "
+            f"random success {r['success']:.1%}"
+        )
+        total = r["phases"].pop("total", float("nan"))
+        print(f"  simulated seconds per trial: {total:.2f}; by phase:")
+        for phase, seconds in sorted(r["phases"].items(), key=lambda kv: -kv[1]):
+            if seconds >= 0.005:
+                print(f"    {phase:<24} {seconds:6.2f} s  {seconds / total:5.1%}")
+
+
+if __name__ == "__main__":
+    main()
