@@ -42,7 +42,6 @@ from baxter_core_msgs.msg import (
 from baxter_core_msgs.srv import SolvePositionIK
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -52,6 +51,7 @@ from std_srvs.srv import Trigger
 
 from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
+from supersize_grasp.nodes.spin import run_node
 from supersize_grasp.simulator.contacts import held_object
 from supersize_grasp.simulator.errors import CommandRejectedError
 from supersize_grasp.simulator.world import BaxterWorld
@@ -511,18 +511,7 @@ class SimulatedBaxter(Node):
 
 
 def main(args=None) -> None:
-    node = None
-    try:
-        with rclpy.init(args=args):
-            node = SimulatedBaxter()
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    node = run_node(SimulatedBaxter, args)
     if node is not None and node.failed:
         raise SystemExit(1)
 

@@ -16,7 +16,6 @@ Parameters: ``config_file`` and every field of the robot, arms, camera, trial an
 from __future__ import annotations
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -29,6 +28,7 @@ from supersize_grasp.behaviors.trial import TrialLog
 from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.nodes.parameters import load_node_config
+from supersize_grasp.nodes.spin import run_node
 
 TRIALS_QOS = QoSProfile(
     depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
@@ -91,17 +91,7 @@ class TrialTreeNode(Node):
 
 
 def main(args=None) -> None:
-    try:
-        with rclpy.init(args=args):
-            node = TrialTreeNode()
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(TrialTreeNode, args)
 
 
 if __name__ == "__main__":

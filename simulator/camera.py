@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from ..geometry import CameraModel
+
 NO_OBJECT = 0
 ROBOT_LABEL = -1
 # MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
@@ -66,36 +68,26 @@ class CameraFrame:
     rotation: np.ndarray
     time: float
 
+    @property
+    def model(self) -> CameraModel:
+        """The pinhole model and pose, as the robot side builds it from ``CameraInfo``."""
+        k = self.intrinsics
+        return CameraModel(k.fx, k.fy, k.cx, k.cy, k.width, k.height, self.position, self.rotation)
+
     def project(self, points: np.ndarray) -> np.ndarray:
         """Base-frame points (N, 3) or (3,) to pixels (u, v); NaN for points behind the camera."""
-        points = np.atleast_2d(np.asarray(points, dtype=float))
-        cam = (points - self.position) @ self.rotation
-        k = self.intrinsics
-        with np.errstate(divide="ignore", invalid="ignore"):
-            uv = np.column_stack(
-                [k.fx * cam[:, 0] / cam[:, 2] + k.cx, k.fy * cam[:, 1] / cam[:, 2] + k.cy]
-            )
-        uv[cam[:, 2] <= 0] = np.nan
-        return uv
+        return self.model.project(points)
 
     def pixel_ray(self, u: float, v: float) -> np.ndarray:
         """Unit direction (base frame) of the ray through pixel (u, v)."""
-        k = self.intrinsics
-        ray = self.rotation @ np.array([(u - k.cx) / k.fx, (v - k.cy) / k.fy, 1.0])
-        return ray / np.linalg.norm(ray)
+        return self.model.ray(u, v)
 
     def pixel_to_plane(self, u: float, v: float, plane_z: float) -> np.ndarray:
         """Base-frame point where the ray through (u, v) meets the horizontal plane ``plane_z``.
 
         This is how a grasp pixel becomes a planar grasp (x, y) on the table top.
         """
-        ray = self.pixel_ray(u, v)
-        if abs(ray[2]) < 1e-9:
-            raise ValueError(f"pixel ({u}, {v}) looks parallel to the plane z={plane_z}")
-        t = (plane_z - self.position[2]) / ray[2]
-        if t <= 0:
-            raise ValueError(f"plane z={plane_z} is behind the camera at pixel ({u}, {v})")
-        return self.position + t * ray
+        return self.model.pixel_to_plane(u, v, plane_z)
 
     def pixel_to_point(self, u: int, v: int) -> np.ndarray:
         """Base-frame 3-D point seen at integer pixel (u, v), from the depth image."""

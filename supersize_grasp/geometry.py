@@ -41,11 +41,17 @@ class CameraModel:
         return self.position + t * ray
 
     def project(self, points: np.ndarray) -> np.ndarray:
-        """Base-frame points (N, 3) to pixels (N, 2)."""
-        cam = (np.atleast_2d(points) - self.position) @ self.rotation
-        return np.column_stack(
-            [self.fx * cam[:, 0] / cam[:, 2] + self.cx, self.fy * cam[:, 1] / cam[:, 2] + self.cy]
-        )
+        """Base-frame points (N, 3) to pixels (N, 2); NaN for points behind the camera."""
+        cam = (np.atleast_2d(np.asarray(points, dtype=float)) - self.position) @ self.rotation
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = np.column_stack(
+                [
+                    self.fx * cam[:, 0] / cam[:, 2] + self.cx,
+                    self.fy * cam[:, 1] / cam[:, 2] + self.cy,
+                ]
+            )
+        uv[cam[:, 2] <= 0] = np.nan
+        return uv
 
     def points(self, depth: np.ndarray) -> np.ndarray:
         """(H, W, 3) base-frame points of a metric depth image (NaN where depth is 0)."""
