@@ -196,13 +196,17 @@ def test_conversion_and_rendering():
 
 def test_long_values_are_cut_and_unvisited_trees_have_no_blackboard():
     t = TrialTree()
-    t.close.value = list(range(1000))
+    t.close.value = list(range(1000))  # summarised, not converted in full and then cut
     visitor = py_trees.visitors.SnapshotVisitor()
     t.tree.add_visitor(visitor)
     t.tree.tick()
     value = {kv.key: kv.value for kv in snapshot_message(t.tree).blackboard_on_visited_path}
-    assert len(value["/trial/attempt"]) == VALUE_MAX_CHARS
-    assert value["/trial/attempt"].startswith("[0, 1, 2") and value["/trial/attempt"][-3:] == "..."
+    assert value["/trial/attempt"] == "[0, 1, 2, 3, ...]"
+    t.close.value = "x" * 1000
+    t.tree.tick()
+    value = {kv.key: kv.value for kv in snapshot_message(t.tree).blackboard_on_visited_path}
+    assert len(value["/trial/attempt"]) <= VALUE_MAX_CHARS
+    assert value["/trial/attempt"].startswith("'xxx") and "..." in value["/trial/attempt"]
 
     bare = TrialTree()  # no SnapshotVisitor: nothing known to be active
     bare.tree.tick()
