@@ -23,9 +23,12 @@ from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
+from std_srvs.srv import Trigger
+from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.config import Config
-from supersize_grasp.geometry import angle_bin, top_down_quaternion
+from supersize_grasp.dataset.store import Trial
+from supersize_grasp.geometry import angle_bin, matrix_to_quaternion, top_down_quaternion
 
 from .regions import Region, RegionFinder
 from .robot import (
@@ -413,8 +416,6 @@ class LogTrial(TrialBehaviour):
 
     def _writer(self, trial: TrialState) -> Callable[[], int]:
         """Everything copied now, in the tick; the returned function runs on the writer thread."""
-        from supersize_grasp.dataset.store import Trial
-
         scene: Scene = self.read(key(self.side, "scene"))
         grasp: Grasp = self.read(key(self.side, "grasp"))
         history = [
@@ -430,7 +431,7 @@ class LogTrial(TrialBehaviour):
             width=camera.width,
             height=camera.height,
         )
-        pose = (tuple(camera.position), _rotation_quaternion(camera.rotation))
+        pose = (tuple(camera.position), matrix_to_quaternion(camera.rotation))
         log, stamp = self.log, self.now()
         record = dict(
             session_id=log.session_id,
@@ -468,8 +469,6 @@ class LogTrial(TrialBehaviour):
         return write
 
     def _message(self, trial_id: int, trial: TrialState):
-        from supersize_grasp_interfaces.msg import TrialRecord
-
         grasp: Grasp = self.read(key(self.side, "grasp"))
         t = self.config.trial
         msg = TrialRecord(
@@ -502,12 +501,6 @@ class LogTrial(TrialBehaviour):
         msg.grasp.position.point.x, msg.grasp.position.point.y = grasp.x, grasp.y
         msg.grasp.position.point.z = t.table_z + t.grasp_depth
         return msg
-
-
-def _rotation_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
-    from supersize_grasp.geometry import matrix_to_quaternion
-
-    return matrix_to_quaternion(rotation)
 
 
 class PlanPutDown(SolveIK):
@@ -576,8 +569,6 @@ class RequestRefill(RobotBehaviour):
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
         if self.service:
-            from std_srvs.srv import Trigger
-
             self.client = self.node.create_client(Trigger, self.service)
 
     def initialise(self) -> None:
@@ -595,8 +586,6 @@ class RequestRefill(RobotBehaviour):
             if not self.client.service_is_ready():
                 self.feedback_message = f"waiting for {self.service}"
                 return Status.RUNNING
-            from std_srvs.srv import Trigger
-
             self.future = self.client.call_async(Trigger.Request())
         if not self.future.done():
             self.feedback_message = "refilling"

