@@ -1,0 +1,125 @@
+"""What the Baxter SDK's ROS 2 interface adds to a grasp trial, against the plain-Python API.
+
+The same scripted random trial (25 cm above, descend, grip, lift 20 cm, read the gripper) is run
+N times through `BaxterWorld` directly and N times through the simulated Baxter node's topics and
+services (a client like baxter_interface, in this process). Prints wall seconds per trial for
+both, and the CPU seconds of the simulator process and of the client. No tree, camera or store.
+
+    python benchmarks/bench_sim_ros.py --trials 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sdk_client
+
+from baxter_core_msgs.msg import EndEffectorCommand
+
+from supersize_grasp.config import load_config
+from supersize_grasp.geometry import top_down_quaternion
+from supersize_grasp.graph import sim_graph
+from supersize_grasp.launcher import GraphProcess
+from supersize_grasp.simulator.trial import run_grasp_trial
+from supersize_grasp.simulator.world import BaxterWorld
+from tests.sdk_client import SdkClient
+
+
+def targets(config, n: int, seed: int) -> list[tuple[float, float, float]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.uniform(0.5, 0.7), rng.uniform(0.1, 0.3), rng.uniform(0.0, math.pi)) for _ in range(n)
+    ]
+
+
+def api_trials(config, grasps) -> float:
+    world = BaxterWorld(config.simulator)
+    world.reset_scene()
+    start = time.perf_counter()
+    for x, y, theta in grasps:
+        run_grasp_trial(world, "left", x, y, theta, put_down=False)
+    return (time.perf_counter() - start) / len(grasps)
+
+
+def ros_trial(client: SdkClient, x: float, y: float, theta: float, top: float) -> None:
+    z_above, z_grasp = top + 0.25, top + 0.012
+    quat = top_down_quaternion(theta)
+
+    def path(z_from, z_to):
+        n = max(1, math.ceil(abs(z_to - z_from) / 0.05))
+        return [
+            client.solve_ik("left", (x, y, z), quat)[1]
+            for z in np.linspace(z_from, z_to, n + 1)[1:]
+        ]
+
+    ok, above = client.solve_ik("left", (x, y, z_above), quat)
+    if not ok:
+        return
+    client.gripper_command("left", EndEffectorCommand.CMD_RELEASE)
+    client.move_to("left", above)
+    for joints in path(z_above, z_grasp):
+        client.move_to("left", joints, tol=0.03)
+    client.gripper_command("left", EndEffectorCommand.CMD_GRIP)
+    time.sleep(0.05)
+    client.wait_for(lambda: not client.get("gripper_left").moving, 30, "the grip")
+    for joints in path(z_grasp, z_grasp + 0.20):
+        client.move_to("left", joints, tol=0.03)
+    client.get("gripper_left")  # the label
+    client.gripper_command("left", EndEffectorCommand.CMD_RELEASE)
+    for joints in path(z_grasp + 0.20, z_above):
+        client.move_to("left", joints, tol=0.03)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=30)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ROS_DOMAIN_ID", "79")
+    config = load_config(overrides={"simulator.ros.auto_refill": False})
+    grasps = targets(config, args.trials, seed=1)
+    api = api_trials(config, grasps)
+    print(f"Python API : {api:.3f} s wall per trial (one core)")
+    graph = GraphProcess(sim_graph(), config=config)
+    client = SdkClient("bench_client")
+    try:
+        client.wait_for(lambda: client.get("state") is not None, 120, "the simulator")
+        client.enable()
+        client.calibrate("left")
+        top = config.simulator.table.top_z
+        own_before = resource.getrusage(resource.RUSAGE_SELF)
+        sim_pid = graph.processes["sim_baxter"].pid
+        sim_before = _cpu(sim_pid)
+        start = time.perf_counter()
+        for x, y, theta in grasps:
+            ros_trial(client, x, y, theta, top)
+        wall = (time.perf_counter() - start) / len(grasps)
+        sim_cpu = (_cpu(sim_pid) - sim_before) / len(grasps)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime
+        client_cpu /= len(grasps)
+    finally:
+        client.close()
+        graph.shutdown()
+    print(
+        f"ROS 2 (SDK topics/services): {wall:.3f} s wall per trial; CPU per trial: simulator "
+        f"{sim_cpu:.3f} s + client {client_cpu:.3f} s"
+    )
+    cpu = sim_cpu + client_cpu
+    print(f"ROS interface adds {wall / api - 1:+.0%} wall and {cpu / api - 1:+.0%} CPU")
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    main()
