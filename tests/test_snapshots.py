@@ -248,7 +248,7 @@ def test_changed_flags_and_statistics(node):
     # each snapshot keeps the statistics of its own tick
     assert [m.statistics.count for m in published] == list(range(1, 11))
     s = published[-1].statistics
-    assert 0 < s.tick_duration < 0.1 and 0 < s.tick_duration_mean < 0.1
+    assert 0 < s.tick_duration < 10 and 0 < s.tick_duration_mean < 10  # seconds, not ns
     assert s.tick_duration_variance >= 0 and s.tick_interval_variance >= 0
     assert published[-1].header.stamp == s.stamp
     snapshots.close()
