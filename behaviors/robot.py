@@ -307,12 +307,13 @@ class SolveIK(RobotBehaviour):
 
     One request per path (the service takes arrays of poses), seeded with the last solution of
     the previous path so that consecutive paths stay on one arm configuration; requests are
-    chained across ticks, never blocking. SUCCESS writes ``{path: [{joint: angle}, ...]}`` to
-    ``output_key``; FAILURE when any pose is unreachable.
+    chained across ticks, never blocking. SUCCESS writes each path's ``[{joint: angle}, ...]``
+    to ``<output_key>/<path>`` (what ``MoveJoints`` reads); FAILURE when any pose is unreachable.
 
     Args:
         poses: callable returning ``{path name: [pose, ...]}`` when the behaviour starts (it
             usually reads the chosen grasp from the blackboard); paths are solved in order.
+        paths: the path names ``poses`` returns, known up front to register their keys.
     """
 
     def __init__(
@@ -322,10 +323,12 @@ class SolveIK(RobotBehaviour):
         robot: RobotConfig,
         poses: Callable[[], Mapping[str, Sequence[Pose]]],
         output_key: str,
+        paths: Sequence[str],
         timeout: float = 10.0,
     ) -> None:
-        super().__init__(name, robot, write=[output_key], side=side)
-        self.poses, self.output_key, self.timeout = poses, output_key, timeout
+        self.keys = {path: f"{output_key}/{path}" for path in paths}
+        super().__init__(name, robot, write=list(self.keys.values()), side=side)
+        self.poses, self.timeout = poses, timeout
         self.client = None
 
     def setup(self, **kwargs) -> None:
@@ -336,6 +339,9 @@ class SolveIK(RobotBehaviour):
     def initialise(self) -> None:
         super().initialise()
         self.paths = list(self.poses().items())
+        names = [name for name, _ in self.paths]
+        if names != list(self.keys):
+            raise ValueError(f"{self.name}: poses for paths {names}, expected {list(self.keys)}")
         self.plan: dict[str, list[dict[str, float]]] = {}
         self.future = None
         self.deadline = self.now() + self.timeout
@@ -376,7 +382,8 @@ class SolveIK(RobotBehaviour):
             return Status.FAILURE
         self.plan[name] = [dict(zip(j.name, j.position, strict=True)) for j in response.joints]
         if len(self.plan) == len(self.paths):
-            self.bb.set(self.output_key, self.plan, overwrite=True)
+            for path, solutions in self.plan.items():
+                self.bb.set(self.keys[path], solutions, overwrite=True)
             self.feedback_message = f"{sum(len(p) for p in self.plan.values())} poses solved"
             return Status.SUCCESS
         self._request()

@@ -45,6 +45,7 @@ from .robot import (
 from .scene import Scene, camera_model, image_to_depth, image_to_rgb
 
 ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
+PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -234,10 +235,10 @@ class PlanGrasp(SolveIK):
             config.robot,
             self._poses,
             key(side, "plan"),
+            PATHS,
             timeout=config.trial.motion_timeout,
         )
         self.bb.register_key(key(side, "grasp"), access=READ)
-        self.bb.register_key(key(side, "trial"), access=READ)
 
     def _poses(self):
         t = self.config.trial
@@ -305,7 +306,6 @@ class TrialLog:
         self.store, self.session_id, self.stage, self.quota = store, session_id, stage, quota
         self.publish = publish
         self.labelled = self.successes = self.unlabelled = 0
-        self.started = time.monotonic()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trial-writer")
 
     def done(self) -> bool:
@@ -433,7 +433,7 @@ class LogTrial(TrialBehaviour):
         )
         pose = (tuple(camera.position), matrix_to_quaternion(camera.rotation))
         log, stamp = self.log, self.now()
-        record = dict(
+        self.record = record = dict(
             session_id=log.session_id,
             stage=log.stage,
             arm=self.side,
@@ -468,22 +468,22 @@ class LogTrial(TrialBehaviour):
 
         return write
 
-    def _message(self, trial_id: int, trial: TrialState):
-        grasp: Grasp = self.read(key(self.side, "grasp"))
-        t = self.config.trial
+    def _message(self, trial_id: int, trial: TrialState) -> TrialRecord:
+        """The stored record, as a message for ``/trials`` (and the session recording)."""
+        r = self.record
         msg = TrialRecord(
             trial_id=trial_id,
-            session_id=self.log.session_id,
-            stage=self.log.stage,
-            arm=self.side,
-            chooser=self.chooser,
+            session_id=r["session_id"],
+            stage=r["stage"],
+            arm=r["arm"],
+            chooser=r["chooser"],
             success=trial.success,
-            force=trial.force,
-            gripper_position=trial.gripper_position,
-            object_id=trial.held_object,
-            seed=self.seed,
-            duration=self.now() - trial.started,
-            message=trial.message,
+            force=r["force"],
+            gripper_position=r["gripper_position"],
+            object_id=r["object_id"],
+            seed=r["seed"],
+            duration=r["timings"]["total"],
+            message=r["message"],
         )
         msg.header.stamp = self.node.get_clock().now().to_msg()
         msg.header.frame_id = self.config.robot.base_frame
@@ -491,15 +491,20 @@ class LogTrial(TrialBehaviour):
             "success": msg.OUTCOME_SUCCESS,
             "failure": msg.OUTCOME_FAILURE,
             "ik_failed": msg.OUTCOME_IK_FAILED,
-        }.get(trial.outcome, msg.OUTCOME_ABORTED)
-        msg.roi.x_offset, msg.roi.y_offset = grasp.roi.x, grasp.roi.y
-        msg.roi.width, msg.roi.height = grasp.roi.width, grasp.roi.height
-        msg.grasp.u, msg.grasp.v, msg.grasp.angle = grasp.u, grasp.v, grasp.theta % math.pi
-        msg.grasp.angle_bin = angle_bin(grasp.theta, t.num_angle_bins)
-        msg.grasp.score = grasp.score
+        }.get(r["outcome"], msg.OUTCOME_ABORTED)
+        msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height = r["roi"]
+        msg.grasp.u, msg.grasp.v = r["grasp_pixel"]
+        msg.grasp.angle, msg.grasp.angle_bin, msg.grasp.score = (
+            r["angle"],
+            r["angle_bin"],
+            r["score"],
+        )
         msg.grasp.position.header.frame_id = self.config.robot.base_frame
-        msg.grasp.position.point.x, msg.grasp.position.point.y = grasp.x, grasp.y
-        msg.grasp.position.point.z = t.table_z + t.grasp_depth
+        p = msg.grasp.position.point
+        p.x, p.y, p.z = r["grasp_position"]
+        msg.grasp_pose.position = p
+        o = msg.grasp_pose.orientation
+        o.x, o.y, o.z, o.w = r["grasp_orientation"]
         return msg
 
 
@@ -515,6 +520,7 @@ class PlanPutDown(SolveIK):
             config.robot,
             self._poses,
             key(side, "put_down"),
+            PATHS,
             timeout=config.trial.motion_timeout,
         )
 
@@ -594,24 +600,17 @@ class RequestRefill(RobotBehaviour):
         return Status.FAILURE
 
 
-def _plan(behaviour: RobotBehaviour, side: str, plan: str, path: str):
-    """Waypoints of a planned path, read from the blackboard when a motion starts."""
-    behaviour.bb.register_key(key(side, plan), access=READ)
-    return lambda: behaviour.bb.get(key(side, plan))[path]
-
-
-def _motion(name, side, config: Config, plan: str, path: str, tolerance=None, blockable=False):
-    move = MoveJoints(
+def _motion(name, side, config: Config, path: str, tolerance=None, blockable=False):
+    """A motion along a planned path (``/<side>/plan/down``, ...) with the trial's limits."""
+    return MoveJoints(
         name,
         side,
         config.robot,
-        lambda: [],
+        key(side, path),
         tolerance or config.trial.joint_tolerance,
         config.trial.motion_timeout,
         stop_when_blocked=blockable,
     )
-    move.waypoints = _plan(move, side, plan, path)
-    return move
 
 
 def _gripper(side: str, config: Config, command: str, name: str) -> GripperCommand:
@@ -678,12 +677,10 @@ def trial_subtree(
         memory=True,
         children=[
             PlanPutDown(side, config, seed),
-            _motion("Above put-down spot", side, config, "put_down", "above"),
-            _motion(
-                "Lower", side, config, "put_down", "down", 2 * t.joint_tolerance, blockable=True
-            ),
+            _motion("Above put-down spot", side, config, "put_down/above"),
+            _motion("Lower", side, config, "put_down/down", 2 * t.joint_tolerance, blockable=True),
             _gripper(side, config, c.CMD_RELEASE, "Release"),
-            _motion("Raise", side, config, "put_down", "up", tolerance=2 * t.joint_tolerance),
+            _motion("Raise", side, config, "put_down/up", tolerance=2 * t.joint_tolerance),
         ],
     )
     after_label = py_trees.composites.Selector(
@@ -730,11 +727,11 @@ def trial_subtree(
             ),
             grasp_chosen,
             _gripper(side, config, c.CMD_RELEASE, "Open gripper"),
-            _motion("Move 25 cm above", side, config, "plan", "above"),
+            _motion("Move 25 cm above", side, config, "plan/above"),
             _Mark("Executing", side, config),
-            _motion("Descend", side, config, "plan", "down", 2 * t.joint_tolerance, blockable=True),
+            _motion("Descend", side, config, "plan/down", 2 * t.joint_tolerance, blockable=True),
             _gripper(side, config, c.CMD_GRIP, "Grip"),
-            _motion("Lift 20 cm", side, config, "plan", "up", tolerance=2 * t.joint_tolerance),
+            _motion("Lift 20 cm", side, config, "plan/up", tolerance=2 * t.joint_tolerance),
             LabelTrial(side, config),
             LogTrial(side, config, log, chooser_name, seed),
             after_label,

@@ -17,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -40,7 +39,6 @@ class GraphProcess:
         specs: Sequence[NodeSpec],
         config: Config | None = None,
         env: Mapping[str, str] | None = None,
-        extra_parameters: Mapping[str, Mapping[str, Any]] | None = None,
         arguments: Mapping[str, bool] | None = None,
     ) -> None:
         chosen = {**{k: v[0] for k, v in ARGUMENTS.items()}, **(arguments or {})}
@@ -53,7 +51,7 @@ class GraphProcess:
             config_file = Path(self._tmp.name, "config.yaml")
             config_file.write_text(to_yaml(config, comments=False))
         for spec in self.specs:
-            parameters = {**spec.parameters, **(extra_parameters or {}).get(spec.name, {})}
+            parameters = dict(spec.parameters)
             if config_file:
                 parameters["config_file"] = str(config_file)
             params_file = Path(self._tmp.name, f"{spec.name}.yaml")
