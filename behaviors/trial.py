@@ -21,7 +21,7 @@ import numpy as np
 import py_trees
 from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState
 from geometry_msgs.msg import PoseStamped
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.msg import TrialRecord
@@ -29,6 +29,7 @@ from supersize_grasp_interfaces.msg import TrialRecord
 from supersize_grasp.config import Config
 from supersize_grasp.dataset.store import Trial
 from supersize_grasp.geometry import angle_bin, matrix_to_quaternion, top_down_quaternion
+from supersize_grasp.qos import LATCHED
 
 from .regions import Region, RegionFinder
 from .robot import (
@@ -46,7 +47,6 @@ from .scene import Scene, camera_model, image_to_depth, image_to_rgb
 
 ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 @dataclass

@@ -43,7 +43,7 @@ from baxter_core_msgs.srv import SolvePositionIK
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
@@ -52,6 +52,7 @@ from std_srvs.srv import Trigger
 from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
+from supersize_grasp.qos import LATCHED
 from supersize_grasp.simulator.contacts import held_object
 from supersize_grasp.simulator.errors import CommandRejectedError
 from supersize_grasp.simulator.world import BaxterWorld
@@ -60,7 +61,6 @@ SIDES = ("left", "right")
 GRIPPER_HARDWARE_ID = 65538  # Baxter's electric gripper reports this id
 BASE_FRAME = "base"
 CAMERA_FRAME = "kinect2_rgb_optical_frame"
-_LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 _COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -137,7 +137,7 @@ class SimulatedBaxter(Node):
         for side in SIDES:
             properties_topic = robot.topic(robot.gripper_state_topic, side).rsplit("/", 1)[0]
             pub = self.create_publisher(
-                EndEffectorProperties, f"{properties_topic}/properties", _LATCHED
+                EndEffectorProperties, f"{properties_topic}/properties", LATCHED
             )
             pub.publish(self._gripper_properties())
             self.create_subscription(
@@ -166,7 +166,7 @@ class SimulatedBaxter(Node):
         self.image_pub = self.create_publisher(Image, camera.image_topic, sensor)
         self.depth_pub = self.create_publisher(Image, camera.depth_topic, sensor)
         self.info_pub = self.create_publisher(CameraInfo, camera.info_topic, sensor)
-        self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, _LATCHED)
+        self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, LATCHED)
         self.hand_pubs = {
             s: self.create_publisher(Image, f"/cameras/{s}_hand_camera/image", sensor)
             for s in SIDES

@@ -22,13 +22,12 @@ from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
 from supersize_grasp.geometry import quaternion_to_matrix
-
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+from supersize_grasp.qos import LATCHED
 
 
 class SdkClient:
