@@ -8,7 +8,7 @@ also drops foreground that is too high to be an object lying on the table (an ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -20,16 +20,37 @@ from supersize_grasp.geometry import CameraModel
 
 @dataclass(frozen=True)
 class Region:
-    """A foreground blob's bounding box (pixels) and its area."""
+    """A foreground blob's bounding box (pixels), its area and, optionally, its pixels."""
 
     x: int
     y: int
     width: int
     height: int
     area: int
+    # (height, width) bool: the blob's own pixels inside the box; None when only the box is known
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
 
-    def sample_pixel(self, rng: np.random.Generator) -> tuple[float, float]:
-        """A pixel uniformly inside the box (the paper samples the grasp point like this)."""
+    def sample_pixel(
+        self, rng: np.random.Generator, on_foreground: bool = False
+    ) -> tuple[float, float]:
+        """A pixel uniformly inside the box (the paper's ROI sampling), or, with
+        ``on_foreground``, uniformly over the blob's own pixels (a pixel-sized jitter keeps it
+        continuous)."""
+        if on_foreground and self.mask is not None and self.mask.any():
+            vs, us = np.nonzero(self.mask)
+            i = int(rng.integers(len(us)))
+            return (
+                float(
+                    np.clip(
+                        self.x + us[i] + rng.uniform(-0.5, 0.5), self.x, self.x + self.width - 1
+                    )
+                ),
+                float(
+                    np.clip(
+                        self.y + vs[i] + rng.uniform(-0.5, 0.5), self.y, self.y + self.height - 1
+                    )
+                ),
+            )
         return (
             float(rng.uniform(self.x, self.x + self.width)),
             float(rng.uniform(self.y, self.y + self.height)),
@@ -94,7 +115,7 @@ class RegionFinder:
         foreground &= self.workspace_mask(camera, workspace)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
         foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, kernel)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
         regions = []
         for i in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[i])
@@ -103,6 +124,7 @@ class RegionFinder:
             m = c.margin_px
             x0, y0 = max(0, x - m), max(0, y - m)
             x1, y1 = min(camera.width, x + w + m), min(camera.height, y + h + m)
-            regions.append(Region(x0, y0, x1 - x0, y1 - y0, area))
+            mask = labels[y0:y1, x0:x1] == i
+            regions.append(Region(x0, y0, x1 - x0, y1 - y0, area, mask))
         regions.sort(key=lambda r: -r.area)
         return regions, foreground

@@ -208,7 +208,7 @@ class ChooseRandomGrasp(TrialBehaviour):
         regions: list[Region] = self.read(key(self.side, "regions"))
         trial: TrialState = self.read(key(self.side, "trial"))
         region = regions[int(self.rng.integers(len(regions)))]
-        u, v = region.sample_pixel(self.rng)
+        u, v = region.sample_pixel(self.rng, self.config.trial.roi.sample_on_foreground)
         x, y, _ = scene.camera.pixel_to_plane(u, v, self.config.trial.table_z)
         theta = float(self.rng.uniform(0.0, math.pi))
         grasp = Grasp(u, v, float(x), float(y), theta, region, attempts=trial.ik_failures + 1)

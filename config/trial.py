@@ -21,6 +21,11 @@ class RegionOfInterestConfig(StrictModel):
     max_height: float = Field(
         0.15, gt=0.0, description="m above the table: higher foreground is an arm, not an object"
     )
+    sample_on_foreground: bool = Field(
+        True,
+        description="grasp pixel uniform over the region's foreground pixels; false: uniform in "
+        "its bounding box (the paper; irregular objects fill only 30-40 % of their box)",
+    )
 
 
 class TrialConfig(StrictModel):

@@ -20,6 +20,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "dataset": ("dataset", "summarise a trial store (counts, success rates) and check it"),
     "sim": ("sim", "start the simulated Baxter alone (Baxter SDK interface over ROS 2)"),
     "collect": ("collect", "autonomous random grasp trials on the (simulated) Baxter, both arms"),
+    "sim-collect": (
+        "sim_collect",
+        "bulk random trials through the simulator's Python API (no ROS), for learning data",
+    ),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 
