@@ -13,6 +13,15 @@ class LearningConfig(StrictModel):
         "cpu", description="paper: AlexNet trunk at 227 px; cpu: a small net that trains on 2 cores"
     )
     patch_scale: float = Field(1.5, gt=0.0, description="patch side / projected gripper opening")
+    gripper_opening: float = Field(
+        0.075, gt=0.0, description="m between the fingers fully open (Baxter's electric gripper)"
+    )
+    gripper_min_opening: float = Field(
+        0.035, ge=0.0, description="m between the fingers fully closed: thinner objects slip"
+    )
+    context_px: int = Field(
+        96, ge=16, description="px of the cached unrotated context (patch side x sqrt 2)"
+    )
     pretrained_weights: Path | None = Field(
         None, description="torchvision AlexNet weights file; None: torch cache, else random init"
     )
@@ -23,5 +32,15 @@ class LearningConfig(StrictModel):
     finetune_epochs: int = Field(5, ge=1)
     aggregation_gamma: float = Field(3.0, ge=0.0, description="weight of new stage data (Gamma)")
     num_patch_samples: int = Field(800, ge=1, description="patches scored per learned grasp")
-    num_workers: int = Field(2, ge=0)
+    num_workers: int = Field(2, ge=0, description="DataLoader worker processes")
     seed: int = 0
+    seen_test_fraction: float = Field(
+        0.1, ge=0.0, lt=1.0, description="scenes of the training store held out as the seen test"
+    )
+    test_seed: int = Field(0, description="draws the balanced test sets")
+    heuristic_angle_tolerance_deg: float = Field(
+        20.0,
+        gt=0.0,
+        le=90.0,
+        description="common-sense baseline: grasp within this of the object's smallest width",
+    )

@@ -24,6 +24,8 @@ VERBS: dict[str, tuple[str, str]] = {
         "sim_collect",
         "bulk random trials through the simulator's Python API (no ROS), for learning data",
     ),
+    "train": ("train", "train the grasp network on stored trials (resumable, TensorBoard logs)"),
+    "report": ("report", "score models and baselines on seen and novel objects; write the report"),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 

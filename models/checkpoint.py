@@ -1,0 +1,99 @@
+"""Grasp-network checkpoints: ``state_dict`` + the configuration + what data made them.
+
+A checkpoint is a plain dict of tensors and JSON-like values saved with ``torch.save`` and read
+with ``weights_only=True`` (no pickled code runs on load). Writes go to a temporary file that is
+fsynced and renamed, so a kill leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .network import GraspNet
+
+FORMAT = "supersize_grasp.grasp_net"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    profile: str
+    num_bins: int
+    state_dict: dict[str, torch.Tensor]
+    learning: dict[str, Any]  # the learning configuration it was trained with (JSON-like)
+    data_fingerprint: str  # of the training samples; see train.samples_fingerprint
+    trunk_init: str  # where the trunk's first weights came from
+    epoch: int = 0  # epochs completed
+    stage: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    optimizer: dict[str, Any] | None = None  # for resuming only
+    rng_state: torch.Tensor | None = None
+
+    def build(self) -> GraspNet:
+        """The network with these weights, in eval mode."""
+        net = GraspNet(self.profile, self.num_bins)
+        try:
+            net.load_state_dict(self.state_dict)
+        except RuntimeError as e:
+            raise CheckpointError(f"weights do not fit the {self.profile!r} network: {e}") from e
+        return net.eval()
+
+
+def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    payload = {"format": FORMAT, "version": VERSION, **checkpoint.__dict__}
+    with open(tmp, "wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+_REQUIRED = {
+    "profile": str,
+    "num_bins": int,
+    "state_dict": dict,
+    "learning": dict,
+    "data_fingerprint": str,
+    "trunk_init": str,
+}
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and validate a checkpoint; any problem is a ``CheckpointError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a grasp-network checkpoint (no format {FORMAT!r})")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {payload.get('version')!r}; this code reads {VERSION}"
+        )
+    for name, kind in _REQUIRED.items():
+        if not isinstance(payload.get(name), kind):
+            raise CheckpointError(f"{path}: field {name!r} missing or not a {kind.__name__}")
+    fields = {k: v for k, v in payload.items() if k not in ("format", "version")}
+    try:
+        checkpoint = Checkpoint(**fields)
+        checkpoint.build()
+    except TypeError as e:
+        raise CheckpointError(f"{path}: unexpected fields ({e})") from e
+    except (CheckpointError, ValueError) as e:
+        raise CheckpointError(f"{path}: {e}") from e
+    return checkpoint

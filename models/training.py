@@ -1,0 +1,286 @@
+"""Training the grasp network on patches: augmentation, balanced batches, resumable epochs.
+
+The paper's recipe: each patch is rotated by a random angle and its label moved to the matching
+angle bin (here whole bins, so the shift is exact; a mirror doubles the variety again), batches
+are balanced between successes and failures, and only the tried bin's output gets a loss.
+A checkpoint (``last.pt``) is written after every epoch; a killed run resumes from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+from supersize_grasp.config.learning import LearningConfig
+
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from .network import GraspNet, executed_bin_loss, load_pretrained_trunk, normalise
+from .patches import crop_patch, shift_bin
+from .samples import PatchSamples
+
+log = logging.getLogger(__name__)
+
+LAST = "last.pt"
+FINAL = "model.pt"
+
+
+class PatchDataset(Dataset):
+    """(patch uint8 HxWx3, angle bin, label) per sample; ``augment`` draws a random whole-bin
+    rotation and mirror per access and moves the bin with it."""
+
+    def __init__(self, samples: PatchSamples, input_px: int, num_bins: int, augment: bool):
+        self.samples = samples
+        self.input_px = input_px
+        self.num_bins = num_bins
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        s = self.samples
+        k, flip = 0, False
+        if self.augment:
+            k = int(torch.randint(self.num_bins, ()).item())
+            flip = bool(torch.rand(()).item() < 0.5)
+        patch = crop_patch(s.rgb[i], self.input_px, k, self.num_bins, flip)
+        angle_bin = int(shift_bin(s.angle_bin[i], k, self.num_bins, flip))
+        return torch.from_numpy(np.ascontiguousarray(patch)), angle_bin, int(s.label[i])
+
+
+def balanced_sampler(labels: np.ndarray, generator: torch.Generator) -> WeightedRandomSampler:
+    """Each draw is a success or a failure with equal probability (the paper balances batches)."""
+    labels = np.asarray(labels)
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        raise ValueError(
+            f"training needs both successes and failures; got {positives} and {negatives}"
+        )
+    weights = np.where(labels == 1, 0.5 / positives, 0.5 / negatives)
+    return WeightedRandomSampler(
+        torch.as_tensor(weights, dtype=torch.double), len(labels), generator=generator
+    )
+
+
+def split_by_scene(samples: PatchSamples, fraction: float, salt: str = "seen-test"):
+    """(train, held-out) index arrays: whole scenes go to one side, by a hash of the scene id,
+    so the split is the same however many trials are added later."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"held-out fraction must be in [0, 1), got {fraction}")
+    buckets = np.array(
+        [
+            int.from_bytes(hashlib.sha256(f"{salt}/{sid}".encode()).digest()[:4], "big") % 10_000
+            for sid in samples.scene_id
+        ],
+        dtype=np.int64,
+    )
+    held = buckets < round(fraction * 10_000)
+    return np.nonzero(~held)[0], np.nonzero(held)[0]
+
+
+def balanced_indices(labels: np.ndarray, seed: int) -> np.ndarray:
+    """All of the rarer class and as many of the other, drawn at random (the paper's test set)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    pos, neg = np.nonzero(labels == 1)[0], np.nonzero(labels == 0)[0]
+    n = min(len(pos), len(neg))
+    chosen = np.concatenate([rng.choice(pos, n, replace=False), rng.choice(neg, n, replace=False)])
+    return np.sort(chosen)
+
+
+def samples_fingerprint(samples: PatchSamples, source: str = "") -> str:
+    """What a model was trained on: the source stores' fingerprints and the chosen trials."""
+    digest = hashlib.sha256(source.encode())
+    for name in ("trial_id", "label", "angle_bin"):
+        digest.update(np.ascontiguousarray(getattr(samples, name)).tobytes())
+    digest.update("\n".join(samples.session_id.tolist()).encode())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def predict_scores(
+    net: GraspNet, samples: PatchSamples, batch_size: int = 256, num_bins: int | None = None
+) -> np.ndarray:
+    """(N, num_bins) success probabilities of the unrotated patches."""
+    net.eval()
+    num_bins = num_bins or net.num_bins
+    out = []
+    for start in range(0, len(samples), batch_size):
+        stop = min(start + batch_size, len(samples))
+        patches = np.stack([crop_patch(samples.rgb[i], net.input_px) for i in range(start, stop)])
+        out.append(torch.sigmoid(net(normalise(torch.from_numpy(patches)))).numpy())
+    return np.concatenate(out) if out else np.zeros((0, num_bins), np.float32)
+
+
+def executed_accuracy(scores: np.ndarray, samples: PatchSamples) -> float:
+    """Accuracy of ``score > 0.5`` at each trial's executed bin against its label."""
+    if not len(samples):
+        return math.nan
+    chosen = scores[np.arange(len(samples)), samples.angle_bin]
+    return float(np.mean((chosen > 0.5) == (samples.label == 1)))
+
+
+@dataclass
+class TrainPlan:
+    """One training run: from scratch (or ImageNet) with ``lr``, or fine-tuning ``init``."""
+
+    epochs: int
+    lr: float
+    stage: int = 0
+    init: Checkpoint | None = None
+    source: str = ""  # fingerprints of the stores the samples came from
+
+
+def train(
+    samples: PatchSamples,
+    config: LearningConfig,
+    out_dir: str | Path,
+    plan: TrainPlan,
+    *,
+    num_bins: int = 18,
+    validation: PatchSamples | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[Checkpoint], None] | None = None,
+) -> Checkpoint:
+    """Train, writing ``last.pt`` after each epoch and ``model.pt`` at the end.
+
+    If ``out_dir`` already holds a ``last.pt`` for the same data and settings, training resumes
+    after its last completed epoch; a ``last.pt`` for other data is an error, never overwritten.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = samples_fingerprint(samples, plan.source)
+    torch.manual_seed(config.seed)
+    net = GraspNet(config.profile, num_bins)
+    learning = config.model_dump(mode="json")
+    if plan.init is not None:
+        if plan.init.profile != config.profile or plan.init.num_bins != num_bins:
+            raise CheckpointError(
+                f"cannot fine-tune a {plan.init.profile!r} network with {plan.init.num_bins} bins "
+                f"as {config.profile!r} with {num_bins}"
+            )
+        net.load_state_dict(plan.init.state_dict)
+        trunk_init = plan.init.trunk_init
+    else:
+        trunk_init = load_pretrained_trunk(net, config.pretrained_weights)
+    optimizer = torch.optim.SGD(net.parameters(), lr=plan.lr, momentum=0.9, weight_decay=5e-4)
+    checkpoint = Checkpoint(
+        config.profile,
+        num_bins,
+        net.state_dict(),
+        learning,
+        fingerprint,
+        trunk_init,
+        stage=plan.stage,
+    )
+    checkpoint = _resume(out_dir / LAST, checkpoint, net, optimizer, plan)
+
+    generator = torch.Generator().manual_seed(config.seed + checkpoint.epoch)
+    loader = DataLoader(
+        PatchDataset(samples, net.input_px, num_bins, augment=True),
+        batch_size=config.batch_size,
+        sampler=balanced_sampler(samples.label, generator),
+        num_workers=config.num_workers,
+        persistent_workers=config.num_workers > 0,
+        drop_last=len(samples) > config.batch_size,
+    )
+    writer = _summary_writer(out_dir / "tensorboard")
+    try:
+        for epoch in range(checkpoint.epoch, plan.epochs):
+            row = _epoch(net, loader, optimizer, epoch, plan.epochs, progress)
+            if validation is not None and len(validation):
+                row["val_accuracy"] = executed_accuracy(predict_scores(net, validation), validation)
+            checkpoint.epoch = epoch + 1
+            checkpoint.history.append(row)
+            checkpoint.state_dict = net.state_dict()
+            checkpoint.optimizer = optimizer.state_dict()
+            checkpoint.rng_state = torch.get_rng_state()
+            save_checkpoint(out_dir / LAST, checkpoint)
+            if writer is not None:
+                for name, value in row.items():
+                    writer.add_scalar(name, value, global_step=epoch + 1)
+                writer.flush()
+            if on_epoch is not None:
+                on_epoch(checkpoint)
+    finally:
+        if writer is not None:
+            writer.close()
+    final = Checkpoint(**{**checkpoint.__dict__, "optimizer": None, "rng_state": None})
+    save_checkpoint(out_dir / FINAL, final)
+    return final
+
+
+def _resume(path: Path, fresh: Checkpoint, net, optimizer, plan: TrainPlan) -> Checkpoint:
+    if not path.exists():
+        return fresh
+    last = load_checkpoint(path)
+    same = (
+        last.data_fingerprint == fresh.data_fingerprint
+        and last.profile == fresh.profile
+        and last.stage == fresh.stage
+    )
+    if not same:
+        raise CheckpointError(
+            f"{path}: a run on other data or settings is in this folder; choose another output "
+            "folder or remove it to start again"
+        )
+    net.load_state_dict(last.state_dict)
+    if last.optimizer is not None:
+        optimizer.load_state_dict(last.optimizer)
+    for group in optimizer.param_groups:
+        group["lr"] = plan.lr
+    if last.rng_state is not None:
+        torch.set_rng_state(last.rng_state)
+    log.info("resuming %s after epoch %d of %d", path, last.epoch, plan.epochs)
+    return last
+
+
+def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> dict[str, float]:
+    net.train()
+    total = correct = 0
+    loss_sum = 0.0
+    started = time.perf_counter()
+    batches = loader
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+    for patches, bins, labels in batches:
+        logits = net(normalise(patches))
+        loss = executed_bin_loss(logits, bins, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(labels)
+        total += n
+        loss_sum += float(loss.detach()) * n
+        chosen = logits.detach().gather(1, bins.view(-1, 1)).squeeze(1)
+        correct += int(((chosen > 0) == (labels == 1)).sum())
+        if progress:
+            batches.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.1%}")
+    seconds = time.perf_counter() - started
+    return {
+        "train_loss": loss_sum / max(total, 1),
+        "train_accuracy": correct / max(total, 1),
+        "patches_per_s": total / seconds if seconds > 0 else math.nan,
+    }
+
+
+def _summary_writer(folder: Path):
+    """TensorBoard event files when the tensorboard package is installed."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("tensorboard is not installed: no event files in %s", folder)
+        return None
+    return SummaryWriter(log_dir=str(folder))
