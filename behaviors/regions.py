@@ -112,6 +112,9 @@ class RegionFinder:
         foreground = self._mog.apply(bgr, learningRate=c.learning_rate)
         too_high = np.nan_to_num(heights, nan=np.inf) > c.max_height
         foreground[too_high] = 0
+        # Depth gates colour: MOG alone marks table where the seed painted an object's pixels in
+        # the median table colour (a shading gradient differs), leaving ghosts once it moved.
+        foreground[~above_table] = 0
         foreground &= self.workspace_mask(camera, workspace)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
         foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, kernel)
