@@ -15,6 +15,7 @@ PACKAGE = "supersize_grasp"
 
 # Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
 EXECUTABLES: dict[str, str] = {
+    "grasp_scorer": "supersize_grasp.nodes.grasp_scorer",
     "interface_echo": "supersize_grasp.nodes.interface_check",
     "recorder": "supersize_grasp.nodes.recorder",
     "sim_baxter": "supersize_grasp.nodes.sim_baxter",
