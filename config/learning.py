@@ -32,6 +32,13 @@ class LearningConfig(StrictModel):
     finetune_epochs: int = Field(5, ge=1)
     aggregation_gamma: float = Field(3.0, ge=0.0, description="weight of new stage data (Gamma)")
     num_patch_samples: int = Field(800, ge=1, description="patches scored per learned grasp")
+    scorer_service: str = Field(
+        "/grasp_scorer/score", description="ScoreGrasps service of the grasp_scorer node"
+    )
+    scorer_timeout: float = Field(30.0, gt=0.0, description="s (robot clock) to wait for scores")
+    rerank_top: int = Field(10, ge=1, description="greedy policy: best grasps re-ranked")
+    rerank_neighbours: int = Field(10, ge=1, description="greedy policy: patches around each")
+    rerank_radius_px: float = Field(3.0, ge=0.0, description="greedy policy: neighbour offset")
     num_workers: int = Field(2, ge=0, description="DataLoader worker processes")
     seed: int = 0
     seen_test_fraction: float = Field(

@@ -22,6 +22,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.behaviors.collection import collection_tree
+from supersize_grasp.behaviors.learned import learned_chooser
 from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.trial import TrialLog
@@ -39,13 +40,14 @@ class TrialTreeNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("trial_tree", **kwargs)
         self.config = load_node_config(
-            self, ["robot", "arms", "camera", "trial", "storage", "simulator"]
+            self, ["robot", "arms", "camera", "trial", "storage", "simulator", "learning"]
         )
         self.num_trials = self.declare_parameter("num_trials", 0).value
         self.stage = self.declare_parameter("stage", 0).value
         session = self.declare_parameter("session", "").value or None
         snapshot_period = self.declare_parameter("snapshot_period", 1.0).value
         snapshot_min_interval = self.declare_parameter("snapshot_min_interval", 0.1).value
+        policy = self.declare_parameter("policy", "random").value
         self.set_parameters([Parameter("use_sim_time", value=self.config.robot.use_sim_time)])
         self.store = TrialStore.open(self.config.storage.data_dir)
         already = self.store.count()
@@ -60,7 +62,10 @@ class TrialTreeNode(Node):
         self.log = TrialLog(
             self.store, self.session_id, self.stage, self.num_trials, self.trials_pub.publish
         )
-        self.tree = RosBehaviourTree(collection_tree(self.config, self.log, seed=seed))
+        chooser = None if policy == "random" else learned_chooser(policy, seed)
+        self.tree = RosBehaviourTree(
+            collection_tree(self.config, self.log, chooser, policy, seed=seed)
+        )
         self.tree.setup(node=self, timeout=60.0)
         self.snapshots = SnapshotPublisher(
             self.tree, self, period=snapshot_period, min_interval=snapshot_min_interval

@@ -58,20 +58,26 @@ def sim_graph(**parameters: Any) -> list[NodeSpec]:
 
 
 def collect_graph(
-    num_trials: int = 0, stage: int = 0, session: str = "", **parameters: Any
+    num_trials: int = 0,
+    stage: int = 0,
+    session: str = "",
+    policy: str = "random",
+    checkpoint: str = "",
+    **parameters: Any,
 ) -> list[NodeSpec]:
     """Autonomous collection: the simulated Baxter (unless ``simulated`` is false), the trial
     tree, which ends the run when its quota of labelled trials is done, and the recorder of the
-    session's raw topics (MCAP, named like the store's session when ``session`` is given)."""
-    return [
+    session's raw topics (MCAP, named like the store's session when ``session`` is given).
+    A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``."""
+    tree = {**parameters, "num_trials": num_trials, "stage": stage, "session": session}
+    specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
-        NodeSpec(
-            "trial_tree",
-            "trial_tree",
-            {**parameters, "num_trials": num_trials, "stage": stage, "session": session},
-        ),
+        NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy}),
         NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False),
     ]
+    if policy != "random":
+        specs.insert(1, NodeSpec("grasp_scorer", "grasp_scorer", {"checkpoint": checkpoint}))
+    return specs
 
 
 GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph, "collect": collect_graph}

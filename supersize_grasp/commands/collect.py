@@ -28,6 +28,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--seed", type=int, help="scene and grasp seed (simulator.seed, trial.seed)"
     )
+    parser.add_argument(
+        "--policy",
+        choices=("random", "sample", "greedy"),
+        default="random",
+        help="random: the paper's random trials; sample/greedy: the --model chooses the grasps",
+    )
+    parser.add_argument("--model", type=Path, help="grasp-network checkpoint for --policy")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -41,7 +48,16 @@ def run(args, config) -> int:
         overrides["robot.use_sim_time"] = False
     config = overlay(config, overrides, "<command line>") if overrides else config
     session = new_session_id()
-    specs = collect_graph(num_trials=args.trials, stage=args.stage, session=session)
+    if (args.policy == "random") != (args.model is None):
+        print("supersize-grasp collect: --model goes with --policy sample or greedy")
+        return 2
+    specs = collect_graph(
+        num_trials=args.trials,
+        stage=args.stage,
+        session=session,
+        policy=args.policy,
+        checkpoint=str(args.model.resolve()) if args.model else "",
+    )
     if not config.storage.record_mcap:
         specs = [s for s in specs if s.executable != "recorder"]
     with GraphProcess(specs, config=config, arguments={"simulated": not args.real}) as graph:

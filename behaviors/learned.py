@@ -1,0 +1,185 @@
+"""Learned grasp choosers: the grasp network, via the scoring node, picks the trial's grasp.
+
+Both plug into ``trial_subtree(..., chooser=learned_chooser(policy))`` in place of the random
+chooser, and like it read ``/<side>/scene`` and ``/<side>/regions`` and write ``/<side>/grasp``:
+
+``sample``: the paper's policy while collecting a stage. It scores ``learning.num_patch_samples``
+    pixels on a random region and draws one (patch, angle) with probability proportional to its
+    score: the grasps the model believes in most are tried most, and its confident mistakes
+    become the hard negatives of the next stage.
+``greedy``: the paper's test-time policy. The 10 best (patch, angle) pairs are re-ranked by the
+    mean best-angle score of 10 patches around each (a grasp that works only on one pixel is
+    brittle), and the best is executed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from geometry_msgs.msg import Pose
+from sensor_msgs.msg import CameraInfo, Image
+from supersize_grasp_interfaces.srv import ScoreGrasps
+
+from supersize_grasp.config import Config
+from supersize_grasp.geometry import matrix_to_quaternion
+from supersize_grasp.models.patches import bin_centre, table_angle
+
+from .regions import Region
+from .robot import Status
+from .scene import Scene
+from .trial import Grasp, TrialBehaviour, TrialState, key
+
+POLICIES = ("sample", "greedy")
+
+
+def scene_request(scene: Scene) -> ScoreGrasps.Request:
+    """A scoring request carrying the scene's colour image and its camera."""
+    rgb, camera = scene.rgb, scene.camera
+    request = ScoreGrasps.Request()
+    request.image = Image(
+        height=rgb.shape[0], width=rgb.shape[1], encoding="rgb8", step=rgb.shape[1] * 3
+    )
+    request.image.data = np.ascontiguousarray(rgb).tobytes()
+    info = CameraInfo(width=camera.width, height=camera.height)
+    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
+    request.camera_info = info
+    pose = Pose()
+    pose.position.x, pose.position.y, pose.position.z = (float(c) for c in camera.position)
+    q = matrix_to_quaternion(camera.rotation)
+    pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w = q
+    request.camera_pose = pose
+    return request
+
+
+class ChooseLearnedGrasp(TrialBehaviour):
+    """Asks the scoring node for the graspability of patches on a region and picks a grasp."""
+
+    def __init__(self, side: str, config: Config, policy: str, seed: int) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown grasp policy {policy!r}; one of {POLICIES}")
+        super().__init__(
+            f"Choose grasp ({policy})",
+            side,
+            config,
+            read=[key(side, "scene"), key(side, "regions"), key(side, "grasp")],
+            write=[key(side, "grasp")],
+        )
+        self.policy = policy
+        self.rng = np.random.default_rng(seed)
+        self.client = None
+
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        self.client = self.node.create_client(ScoreGrasps, self.config.learning.scorer_service)
+
+    def initialise(self) -> None:
+        super().initialise()
+        self.future = None
+        self.phase = "score"
+        self.top: list[tuple[float, float, int, float]] = []
+        self.deadline = self._started + self.config.learning.scorer_timeout
+        scene: Scene = self.read(key(self.side, "scene"))
+        regions: list[Region] = self.read(key(self.side, "regions"))
+        self.region = regions[int(self.rng.integers(len(regions)))]
+        on_foreground = self.config.trial.roi.sample_on_foreground
+        pixels = [
+            self.region.sample_pixel(self.rng, on_foreground)
+            for _ in range(self.config.learning.num_patch_samples)
+        ]
+        self.request = scene_request(scene)
+        self.request.candidate_u = [float(p[0]) for p in pixels]
+        self.request.candidate_v = [float(p[1]) for p in pixels]
+
+    def update(self) -> Status:
+        if self.future is None:
+            if not self.client.service_is_ready():
+                return self._wait(f"waiting for {self.config.learning.scorer_service}")
+            self.future = self.client.call_async(self.request)
+        if not self.future.done():
+            return self._wait(f"scoring {len(self.request.candidate_u)} patches")
+        answer = self.future.result()
+        self.future = None
+        if answer is None or not answer.success:
+            self.feedback_message = f"scoring failed: {answer.message if answer else 'no answer'}"
+            return Status.FAILURE
+        self.num_bins = answer.num_angle_bins
+        scores = np.reshape(np.asarray(answer.scores), (-1, self.num_bins))
+        if self.policy == "sample":
+            flat = scores.ravel().astype(np.float64)
+            pick = int(self.rng.choice(flat.size, p=flat / flat.sum()))
+            i, k = divmod(pick, answer.num_angle_bins)
+            return self._choose(answer.candidate_u[i], answer.candidate_v[i], k, scores[i, k])
+        if self.phase == "score":
+            return self._rerank(answer, scores)
+        return self._choose_reranked(scores)
+
+    def _rerank(self, answer, scores: np.ndarray) -> Status:
+        learning = self.config.learning
+        best = np.argsort(scores.ravel())[::-1][: learning.rerank_top]
+        self.top, us, vs = [], [], []
+        radius = learning.rerank_radius_px
+        width, height = self.request.camera_info.width, self.request.camera_info.height
+        for pick in best:
+            i, k = divmod(int(pick), answer.num_angle_bins)
+            u, v = answer.candidate_u[i], answer.candidate_v[i]
+            self.top.append((u, v, k, float(scores[i, k])))
+            du, dv = self.rng.uniform(-radius, radius, (2, learning.rerank_neighbours))
+            us += np.clip(u + du, 0, width - 1).tolist()
+            vs += np.clip(v + dv, 0, height - 1).tolist()
+        self.request.candidate_u, self.request.candidate_v = us, vs
+        self.phase = "rerank"
+        return self._wait(f"re-ranking the best {len(self.top)}")
+
+    def _choose_reranked(self, scores: np.ndarray) -> Status:
+        n = self.config.learning.rerank_neighbours
+        robustness = scores.max(axis=1).reshape(len(self.top), n).mean(axis=1)
+        u, v, k, score = self.top[int(np.argmax(robustness))]
+        return self._choose(u, v, k, score)
+
+    def _choose(self, u: float, v: float, k: int, score: float) -> Status:
+        scene: Scene = self.read(key(self.side, "scene"))
+        trial: TrialState = self.read(key(self.side, "trial"))
+        table_z = self.config.trial.table_z
+        x, y, _ = scene.camera.pixel_to_plane(u, v, table_z)
+        theta = table_angle(scene.camera, (x, y, table_z), float(bin_centre(k, self.num_bins)))
+        grasp = Grasp(
+            float(u),
+            float(v),
+            float(x),
+            float(y),
+            theta,
+            self.region,
+            float(score),
+            attempts=trial.ik_failures + 1,
+        )
+        self.bb.set(key(self.side, "grasp"), grasp, overwrite=True)
+        self.feedback_message = (
+            f"({x:.3f}, {y:.3f}) m, {math.degrees(theta):.0f} deg, score {score:.2f}"
+        )
+        return Status.SUCCESS
+
+    def _wait(self, message: str) -> Status:
+        if self.now() > self.deadline:
+            self.feedback_message = (
+                f"{message}: no answer in {self.config.learning.scorer_timeout} s"
+            )
+            return Status.FAILURE
+        self.feedback_message = message
+        return Status.RUNNING
+
+    def terminate(self, new_status: Status) -> None:
+        super().terminate(new_status)
+        if self.future is not None and not self.future.done():
+            self.future.cancel()
+        self.future = None
+
+
+def learned_chooser(policy: str, seed: int = 0) -> Callable[[str, Config], ChooseLearnedGrasp]:
+    """A ``chooser`` for ``trial_subtree``/``collection_tree``."""
+
+    def build(side: str, config: Config) -> ChooseLearnedGrasp:
+        return ChooseLearnedGrasp(side, config, policy, seed + (0 if side == "left" else 1))
+
+    return build
