@@ -57,16 +57,24 @@ class PatchDataset(Dataset):
         return torch.from_numpy(np.ascontiguousarray(patch)), angle_bin, int(s.label[i])
 
 
-def balanced_sampler(labels: np.ndarray, generator: torch.Generator) -> WeightedRandomSampler:
-    """Each draw is a success or a failure with equal probability (the paper balances batches)."""
+def balanced_sampler(
+    labels: np.ndarray, generator: torch.Generator, multiplicity: np.ndarray | None = None
+) -> WeightedRandomSampler:
+    """Each draw is a success or a failure with equal probability (the paper balances batches).
+
+    ``multiplicity`` counts a sample that many times within its class (data aggregation gives a
+    new stage's trials Gamma times the weight of the old ones).
+    """
     labels = np.asarray(labels)
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
+    m = np.ones(len(labels)) if multiplicity is None else np.asarray(multiplicity, dtype=float)
+    positives = float(m[labels == 1].sum())
+    negatives = float(m[labels == 0].sum())
     if positives == 0 or negatives == 0:
         raise ValueError(
-            f"training needs both successes and failures; got {positives} and {negatives}"
+            f"training needs both successes and failures; got {int((labels == 1).sum())} and "
+            f"{int((labels == 0).sum())}"
         )
-    weights = np.where(labels == 1, 0.5 / positives, 0.5 / negatives)
+    weights = np.where(labels == 1, 0.5 * m / positives, 0.5 * m / negatives)
     return WeightedRandomSampler(
         torch.as_tensor(weights, dtype=torch.double), len(labels), generator=generator
     )
@@ -139,6 +147,7 @@ class TrainPlan:
     stage: int = 0
     init: Checkpoint | None = None
     source: str = ""  # fingerprints of the stores the samples came from
+    multiplicity: np.ndarray | None = None  # per-sample weight (data aggregation)
 
 
 def train(
@@ -160,6 +169,9 @@ def train(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = samples_fingerprint(samples, plan.source)
+    if plan.multiplicity is not None:
+        weights = np.ascontiguousarray(plan.multiplicity, dtype=np.float64)
+        fingerprint = hashlib.sha256((fingerprint + weights.tobytes().hex()).encode()).hexdigest()
     torch.manual_seed(config.seed)
     net = GraspNet(config.profile, num_bins)
     learning = config.model_dump(mode="json")
@@ -189,7 +201,7 @@ def train(
     loader = DataLoader(
         PatchDataset(samples, net.input_px, num_bins, augment=True),
         batch_size=config.batch_size,
-        sampler=balanced_sampler(samples.label, generator),
+        sampler=balanced_sampler(samples.label, generator, plan.multiplicity),
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
         drop_last=len(samples) > config.batch_size,

@@ -26,6 +26,7 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     "train": ("train", "train the grasp network on stored trials (resumable, TensorBoard logs)"),
     "report": ("report", "score models and baselines on seen and novel objects; write the report"),
+    "stages": ("stages", "staged learning: collect with the model, aggregate (Gamma), fine-tune"),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 

@@ -1,0 +1,70 @@
+"""Staged learning with hard negatives: train, collect with the model, aggregate, fine-tune.
+
+Stage 0 trains on the random trials (stage 0) of --data. Each later stage collects --trials new
+trials through the behaviour tree with the previous model choosing the grasps (importance
+sampling over its 800 x 18 scores), aggregates D_k = D_(k-1) + Gamma * d_k
+(learning.aggregation_gamma) and fine-tunes (learning.finetune_lr, finetune_epochs). Models go
+to OUT/stage-<k>/model.pt; --ablation also fine-tunes on each stage's new trials alone
+(OUT/stage-<k>-no-aggregation). Kill it at any point and run the same command to continue.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--stages", type=int, default=3, help="stages, stage 0 included")
+    parser.add_argument("--data", type=Path, required=True, help="the trial store")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--trials", type=int, default=1000, help="new trials per later stage")
+    parser.add_argument("--ablation", action="store_true", help="also train without aggregation")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args, config) -> int:
+    from supersize_grasp.dataset.store import StoreError
+    from supersize_grasp.models.checkpoint import CheckpointError
+    from supersize_grasp.models.stages import run_stages
+
+    def collect(stage: int, trials: int, model: Path) -> None:
+        from supersize_grasp.config import overlay
+        from supersize_grasp.dataset.store import new_session_id
+        from supersize_grasp.graph import collect_graph
+        from supersize_grasp.launcher import GraphProcess
+
+        run_config = overlay(
+            config, {"storage.data_dir": str(args.data.resolve())}, "<command line>"
+        )
+        specs = collect_graph(
+            num_trials=trials,
+            stage=stage,
+            session=new_session_id(),
+            policy="sample",
+            checkpoint=str(model.resolve()),
+        )
+        if not run_config.storage.record_mcap:
+            specs = [s for s in specs if s.executable != "recorder"]
+        with GraphProcess(specs, config=run_config, arguments={"simulated": True}) as graph:
+            code = graph.wait()
+        if code != 0:
+            raise RuntimeError(f"stage {stage} collection exited with {code}")
+
+    try:
+        models = run_stages(
+            config,
+            args.data,
+            args.out,
+            args.stages,
+            args.trials,
+            collect,
+            ablation=args.ablation,
+            progress=not args.quiet,
+        )
+    except (CheckpointError, StoreError, ValueError, RuntimeError) as e:
+        print(f"supersize-grasp stages: {e}", file=sys.stderr)
+        return 2
+    for k, model in enumerate(models):
+        print(f"stage {k}: {model}")
+    return 0
