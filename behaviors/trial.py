@@ -626,6 +626,8 @@ def trial_subtree(
     chooser: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
     chooser_name: str = "random",
     seed: int = 0,
+    when_held: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
+    when_empty: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
 ) -> py_trees.behaviour.Behaviour:
     """One arm's grasp trial, ready to compose into larger tasks.
 
@@ -637,6 +639,10 @@ def trial_subtree(
             ``/<side>/regions``; default: the paper's random grasp.
         chooser_name: recorded with each trial.
         seed: seeds this arm's random choices.
+        when_held: builds what to do with a lifted object (default: put it back down at a random
+            spot when ``trial.put_down``); clutter removal drops it in a bin instead.
+        when_empty: builds what to do when this arm's half of the table is empty (default:
+            ask for a refill); it should end in FAILURE so that the trial starts over.
 
     Returns:
         A behaviour that runs one trial and always ends in SUCCESS: failures are recovered
@@ -683,6 +689,8 @@ def trial_subtree(
             _motion("Raise", side, config, "put_down/up", tolerance=2 * t.joint_tolerance),
         ],
     )
+    if when_held is not None:
+        put_down = when_held(side, config)
     after_label = py_trees.composites.Selector(
         "Put down or let go",
         memory=True,
@@ -694,7 +702,10 @@ def trial_subtree(
                     memory=True,
                     children=[
                         _Condition(
-                            "Held?", side, config, lambda trial: trial.success and t.put_down
+                            "Held?",
+                            side,
+                            config,
+                            lambda trial: trial.success and (t.put_down or when_held is not None),
                         ),
                         put_down,
                     ],
@@ -722,7 +733,7 @@ def trial_subtree(
                 memory=True,
                 children=[
                     FindRegions(side, config),
-                    RequestRefill(side, config),
+                    when_empty(side, config) if when_empty else RequestRefill(side, config),
                 ],
             ),
             grasp_chosen,

@@ -5,6 +5,7 @@ from pydantic import Field
 from .arms import ArmsConfig
 from .base import StrictModel
 from .camera import CameraConfig
+from .clear_table import ClearTableConfig
 from .learning import LearningConfig
 from .robot import RobotConfig
 from .simulator import SimulatorConfig
@@ -19,4 +20,7 @@ class Config(StrictModel):
     trial: TrialConfig = Field(TrialConfig(), description="the grasp trial loop")
     learning: LearningConfig = Field(LearningConfig(), description="patches, network, training")
     storage: StorageConfig = Field(StorageConfig(), description="where data goes")
+    clear_table: ClearTableConfig = Field(
+        ClearTableConfig(), description="clutter removal: the bin and the attempt limit"
+    )
     simulator: SimulatorConfig = Field(SimulatorConfig(), description="the simulated Baxter")

@@ -45,7 +45,7 @@ class GraspScorerNode(Node):
         self.lock = threading.Lock()
         path = self.declare_parameter(
             "checkpoint",
-            "",
+            str(config.learning.checkpoint or ""),
             ParameterDescriptor(description="grasp-network checkpoint; set again to switch"),
         ).value
         self.fast = self.declare_parameter(

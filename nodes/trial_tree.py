@@ -1,14 +1,17 @@
-"""The collection node: runs the behaviour tree of self-supervised grasp trials.
+"""The trial-tree node: runs the behaviour tree of grasp trials (collection or clutter removal).
 
-A thin shell over ``supersize_grasp.behaviors``: it opens the trial store, builds the collection
+A thin shell over ``supersize_grasp.behaviors``: it opens the trial store, builds the task's
 tree, ticks it on the robot clock (simulation time with ``robot.use_sim_time``), publishes each
 finished trial and the tree's snapshots, and exits when the quota of labelled trials is reached.
 
 Node name: ``trial_tree``.
 Publishers: ``/trials`` (TrialRecord, reliable, keep 100); ``~/snapshots`` (TreeSnapshot).
-Parameters: ``config_file`` and every field of the robot, arms, camera, trial and storage
-    sections; ``num_trials`` (labelled trials to collect, 0: until stopped), ``stage`` (0: random
-    trials), ``session`` (the store's session id, also the recording's name; default: new),
+Parameters: ``config_file`` and every field of the robot, arms, camera, trial, storage,
+    simulator, learning and clear_table sections; ``task`` (``collect``, or ``clear_table``: drop
+    the objects in a bin until the table is clear or ``clear_table.max_interactions``);
+    ``policy`` (``random``; ``sample`` or ``greedy``: the grasp scorer chooses); ``num_trials``
+    (labelled trials to collect, 0: until stopped), ``stage`` (0: random trials), ``session``
+    (the store's session id, also the recording's name; default: new),
     ``snapshot_period`` (s between unchanged snapshots), ``snapshot_min_interval``
     (wall s between snapshots at most; 0: every changed tick).
 """
@@ -21,6 +24,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from supersize_grasp_interfaces.msg import TrialRecord
 
+from supersize_grasp.behaviors.clear_table import clear_table_tree
 from supersize_grasp.behaviors.collection import collection_tree
 from supersize_grasp.behaviors.learned import learned_chooser
 from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher
@@ -40,7 +44,8 @@ class TrialTreeNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("trial_tree", **kwargs)
         self.config = load_node_config(
-            self, ["robot", "arms", "camera", "trial", "storage", "simulator", "learning"]
+            self,
+            ["robot", "arms", "camera", "trial", "storage", "simulator", "learning", "clear_table"],
         )
         self.num_trials = self.declare_parameter("num_trials", 0).value
         self.stage = self.declare_parameter("stage", 0).value
@@ -48,6 +53,11 @@ class TrialTreeNode(Node):
         snapshot_period = self.declare_parameter("snapshot_period", 1.0).value
         snapshot_min_interval = self.declare_parameter("snapshot_min_interval", 0.1).value
         policy = self.declare_parameter("policy", "random").value
+        task = self.declare_parameter("task", "collect").value
+        if task not in ("collect", "clear_table"):
+            raise ValueError(f"parameter task: 'collect' or 'clear_table', got {task!r}")
+        if task == "clear_table":
+            self.num_trials = self.config.clear_table.max_interactions
         self.set_parameters([Parameter("use_sim_time", value=self.config.robot.use_sim_time)])
         self.store = TrialStore.open(self.config.storage.data_dir)
         already = self.store.count()
@@ -63,9 +73,11 @@ class TrialTreeNode(Node):
             self.store, self.session_id, self.stage, self.num_trials, self.trials_pub.publish
         )
         chooser = None if policy == "random" else learned_chooser(policy, seed)
-        self.tree = RosBehaviourTree(
-            collection_tree(self.config, self.log, chooser, policy, seed=seed)
-        )
+        if task == "clear_table":
+            root, self.cleared = clear_table_tree(self.config, self.log, chooser, policy, seed)
+        else:
+            root = collection_tree(self.config, self.log, chooser, policy, seed=seed)
+        self.tree = RosBehaviourTree(root)
         self.tree.setup(node=self, timeout=60.0)
         self.snapshots = SnapshotPublisher(
             self.tree, self, period=snapshot_period, min_interval=snapshot_min_interval

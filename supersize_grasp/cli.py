@@ -27,6 +27,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("train", "train the grasp network on stored trials (resumable, TensorBoard logs)"),
     "report": ("report", "score models and baselines on seen and novel objects; write the report"),
     "stages": ("stages", "staged learning: collect with the model, aggregate (Gamma), fine-tune"),
+    "clear-table": ("clear_table", "clear a clutter: grasp objects one by one into a bin"),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 

@@ -76,11 +76,36 @@ def collect_graph(
         NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False),
     ]
     if policy != "random":
-        specs.insert(1, NodeSpec("grasp_scorer", "grasp_scorer", {"checkpoint": checkpoint}))
+        specs.insert(1, _scorer(checkpoint))
     return specs
 
 
-GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {"sim": sim_graph, "collect": collect_graph}
+def clear_table_graph(
+    policy: str = "greedy", checkpoint: str = "", session: str = "", **parameters: Any
+) -> list[NodeSpec]:
+    """Clutter removal: the simulated Baxter, the grasp scorer (``checkpoint``, or
+    ``learning.checkpoint`` of the configuration) and the tree with ``task: clear_table``."""
+    tree = {**parameters, "task": "clear_table", "policy": policy, "session": session}
+    specs = [
+        NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
+        NodeSpec("trial_tree", "trial_tree", tree),
+    ]
+    if policy != "random":
+        specs.insert(1, _scorer(checkpoint))
+    return specs
+
+
+def _scorer(checkpoint: str) -> NodeSpec:
+    return NodeSpec(
+        "grasp_scorer", "grasp_scorer", {"checkpoint": checkpoint} if checkpoint else {}
+    )
+
+
+GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {
+    "sim": sim_graph,
+    "collect": collect_graph,
+    "clear_table": clear_table_graph,
+}
 
 
 def launch_description(graph: str, **parameters: Any):

@@ -1,0 +1,107 @@
+"""Clearing a clutter (the paper, section VI-D), built from the same grasp subtree.
+
+Each arm picks objects from its half of the table with the learned (greedy) chooser, lifts them,
+and drops them in a bin beside the table, until its half is empty or the attempt limit is spent.
+Interactions per object = grasp attempts / objects removed, the paper's measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import py_trees
+from baxter_core_msgs.msg import EndEffectorCommand
+
+from supersize_grasp.config import Config
+from supersize_grasp.geometry import top_down_quaternion
+
+from .collection import with_robot_topics
+from .robot import EnableRobot, SolveIK, Status
+from .trial import RepeatUntil, TrialBehaviour, TrialLog, _gripper, _motion, key, trial_subtree
+
+
+class PlanDrop(SolveIK):
+    """IK to this arm's bin position (``clear_table.bin_<side>``)."""
+
+    def __init__(self, side: str, config: Config) -> None:
+        self.position = getattr(config.clear_table, f"bin_{side}")
+        super().__init__(
+            "Plan drop",
+            side,
+            config.robot,
+            lambda: {"above": [(self.position, top_down_quaternion(0.0))]},
+            key(side, "drop"),
+            ("above",),
+            timeout=config.trial.motion_timeout,
+        )
+
+
+def drop_in_bin(side: str, config: Config) -> py_trees.behaviour.Behaviour:
+    """``when_held`` of the trial subtree: carry the object over the bin and let go."""
+    return py_trees.composites.Sequence(
+        "Drop in bin",
+        memory=True,
+        children=[
+            PlanDrop(side, config),
+            _motion("Over the bin", side, config, "drop/above", 2 * config.trial.joint_tolerance),
+            _gripper(side, config, EndEffectorCommand.CMD_RELEASE, "Drop"),
+        ],
+    )
+
+
+class SideCleared(TrialBehaviour):
+    """``when_empty`` of the trial subtree: this arm's half is clear, so its work is done."""
+
+    def __init__(self, side: str, config: Config, cleared: dict[str, bool]) -> None:
+        super().__init__("Half cleared", side, config)
+        self.cleared = cleared
+
+    def update(self) -> Status:
+        self.cleared[self.side] = True
+        self.feedback_message = f"the {self.side} half of the table is clear"
+        return Status.FAILURE
+
+
+def clear_table_tree(
+    config: Config,
+    log: TrialLog,
+    chooser: Callable[[str, Config], py_trees.behaviour.Behaviour] | None,
+    chooser_name: str,
+    seed: int = 0,
+) -> tuple[py_trees.behaviour.Behaviour, dict[str, bool]]:
+    """The clutter-removal tree and the per-arm ``cleared`` flags it sets.
+
+    ``log``'s quota is the attempt limit; the tree succeeds when every arm's half is clear or
+    the limit is reached.
+    """
+    sides = config.arms.active()
+    cleared = dict.fromkeys(sides, False)
+
+    def side_cleared(side: str, cfg: Config) -> SideCleared:
+        return SideCleared(side, cfg, cleared)
+
+    arms = py_trees.composites.Parallel(
+        "Arms",
+        policy=py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=True),
+        children=[
+            RepeatUntil(
+                f"Clear {side} half",
+                trial_subtree(
+                    side,
+                    config,
+                    log,
+                    chooser,
+                    chooser_name,
+                    seed + 1000 * i,
+                    when_held=drop_in_bin,
+                    when_empty=side_cleared,
+                ),
+                lambda side=side: cleared[side] or log.done(),
+            )
+            for i, side in enumerate(sides)
+        ],
+    )
+    task = py_trees.composites.Sequence(
+        "Clear the table", memory=True, children=[EnableRobot(config.robot), arms]
+    )
+    return with_robot_topics("Clear table", config, sides, task), cleared

@@ -1,0 +1,54 @@
+"""Clutter removal through the whole graph: the tree picks the objects one by one and drops them
+in the bin beside the table until its halves are clear (random chooser here: the learned
+choosers are tested in tests/learning)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from supersize_grasp.dataset.store import TrialStore
+
+EXE = Path(sys.prefix, "bin", "supersize-grasp")
+CONFIG = """\
+simulator:
+  objects: {folder: "builtin:primitives"}
+  scene: {drop_x: [0.55, 0.65], drop_y: [0.12, 0.22]}
+storage: {record_mcap: false}
+clear_table: {max_interactions: 30}
+arms:
+  right: {enabled: false}
+"""
+
+
+def test_clear_table_empties_the_table_into_the_bin(tmp_path):
+    config_file = tmp_path / "test.yaml"
+    config_file.write_text(CONFIG)
+    data = tmp_path / "data"
+    command = [
+        EXE,
+        "clear-table",
+        "--policy",
+        "random",
+        "--objects",
+        "1",
+        "--split",
+        "train",
+        "--data",
+        data,
+        "--seed",
+        "2",
+        "--config",
+        config_file,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    line = re.search(r"removed (\d+)/1 in (\d+) interactions \((.*?)\)", result.stdout)
+    assert line, result.stdout
+    removed, interactions, ending = int(line[1]), int(line[2]), line[3]
+    assert ending == "table clear", result.stdout  # a failed drop would leave objects behind
+    assert removed == 1 and interactions < 30
+    with TrialStore.open(data, readonly=True) as store:
+        trials = list(store.trials())
+    assert len(trials) == interactions and sum(t.success for t in trials) == removed
+    assert {t.arm for t in trials} == {"left"}
