@@ -23,6 +23,7 @@ def test_defaults_are_valid_and_cover_every_section():
         "camera",
         "trial",
         "learning",
+        "clear_table",
         "storage",
         "simulator",
     }
