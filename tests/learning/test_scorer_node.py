@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import rclpy
 import torch
-from geometry_msgs.msg import Pose
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
+from supersize_grasp.behaviors.learned import scene_request
+from supersize_grasp.behaviors.scene import Scene
 from supersize_grasp.config import load_config
-from supersize_grasp.geometry import CameraModel, angle_bin, matrix_to_quaternion
+from supersize_grasp.geometry import CameraModel, angle_bin
 from supersize_grasp.graph import NodeSpec
 from supersize_grasp.launcher import GraphProcess
 from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
@@ -56,18 +56,8 @@ def _scene(seed: int = 0) -> np.ndarray:
 
 
 def _request(rgb, u=(), v=(), region=None, num_samples=0, seed=0) -> ScoreGrasps.Request:
-    request = ScoreGrasps.Request()
-    image = Image(height=rgb.shape[0], width=rgb.shape[1], encoding="rgb8", step=rgb.shape[1] * 3)
-    image.data = rgb.tobytes()
-    request.image = image
-    info = CameraInfo(width=CAMERA.width, height=CAMERA.height)
-    info.k = [CAMERA.fx, 0.0, CAMERA.cx, 0.0, CAMERA.fy, CAMERA.cy, 0.0, 0.0, 1.0]
-    request.camera_info = info
-    pose = Pose()
-    pose.position.x, pose.position.y, pose.position.z = (float(c) for c in CAMERA.position)
-    q = matrix_to_quaternion(CAMERA.rotation)
-    pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w = q
-    request.camera_pose = pose
+    depth = np.zeros(rgb.shape[:2], np.float32)
+    request = scene_request(Scene(rgb=rgb, depth=depth, camera=CAMERA, stamp=0.0))
     request.candidate_u = [float(x) for x in u]
     request.candidate_v = [float(x) for x in v]
     if region is not None:
