@@ -15,9 +15,9 @@ from baxter_core_msgs.msg import EndEffectorCommand
 from supersize_grasp.config import Config
 from supersize_grasp.geometry import top_down_quaternion
 
-from .collection import with_robot_topics
+from .collection import each_arm_repeats, with_robot_topics
 from .robot import EnableRobot, SolveIK, Status
-from .trial import RepeatUntil, TrialBehaviour, TrialLog, _gripper, _motion, key, trial_subtree
+from .trial import TrialBehaviour, TrialLog, _gripper, _motion, key
 
 
 class PlanDrop(SolveIK):
@@ -80,26 +80,16 @@ def clear_table_tree(
     def side_cleared(side: str, cfg: Config) -> SideCleared:
         return SideCleared(side, cfg, cleared)
 
-    arms = py_trees.composites.Parallel(
-        "Arms",
-        policy=py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=True),
-        children=[
-            RepeatUntil(
-                f"Clear {side} half",
-                trial_subtree(
-                    side,
-                    config,
-                    log,
-                    chooser,
-                    chooser_name,
-                    seed + 1000 * i,
-                    when_held=drop_in_bin,
-                    when_empty=side_cleared,
-                ),
-                lambda side=side: cleared[side] or log.done(),
-            )
-            for i, side in enumerate(sides)
-        ],
+    arms = each_arm_repeats(
+        "Clear half",
+        config,
+        log,
+        chooser,
+        chooser_name,
+        seed,
+        lambda side: lambda: cleared[side] or log.done(),
+        when_held=drop_in_bin,
+        when_empty=side_cleared,
     )
     task = py_trees.composites.Sequence(
         "Clear the table", memory=True, children=[EnableRobot(config.robot), arms]

@@ -8,6 +8,7 @@ waits for a person to release the E-stop, then starts the arms again with fresh 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import py_trees
 from baxter_core_msgs.msg import AssemblyState, EndEffectorState
@@ -46,17 +47,8 @@ def collection_tree(
 ) -> py_trees.behaviour.Behaviour:
     """Both (enabled) arms collect until ``log`` has its quota of labelled trials."""
     sides = config.arms.active()
-    arms = py_trees.composites.Parallel(
-        "Arms",
-        policy=py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=True),
-        children=[
-            RepeatUntil(
-                f"Collect {side}",
-                trial_subtree(side, config, log, chooser, chooser_name, seed + 1000 * i),
-                log.done,
-            )
-            for i, side in enumerate(sides)
-        ],
+    arms = each_arm_repeats(
+        "Collect", config, log, chooser, chooser_name, seed, lambda side: log.done
     )
     guarded = py_trees.decorators.EternalGuard(
         "Robot ready?",
@@ -75,6 +67,32 @@ def collection_tree(
         ],
     )
     return with_robot_topics("Collect", config, sides, tasks)
+
+
+def each_arm_repeats(
+    name: str,
+    config: Config,
+    log: TrialLog,
+    chooser: Callable[[str, Config], py_trees.behaviour.Behaviour] | None,
+    chooser_name: str,
+    seed: int,
+    until: Callable[[str], Callable[[], bool]],
+    **subtree: Any,
+) -> py_trees.behaviour.Behaviour:
+    """Every enabled arm runs its trial subtree again and again, at once, until ``until(side)()``
+    holds between two of its trials; ``subtree`` goes to ``trial_subtree``."""
+    return py_trees.composites.Parallel(
+        "Arms",
+        policy=py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=True),
+        children=[
+            RepeatUntil(
+                f"{name} {side}",
+                trial_subtree(side, config, log, chooser, chooser_name, seed + 1000 * i, **subtree),
+                until(side),
+            )
+            for i, side in enumerate(config.arms.active())
+        ],
+    )
 
 
 def with_robot_topics(

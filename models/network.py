@@ -15,15 +15,12 @@ Profiles:
 
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional
-
-log = logging.getLogger(__name__)
 
 INPUT_PX = {"paper": 227, "cpu": 36}
 # ImageNet statistics: the pretrained trunk expects them, and they do no harm from scratch.

@@ -75,21 +75,14 @@ def cut_context(
     Outside the image the border is replicated, or filled with ``border_value`` when given.
     """
     matrix = _context_matrix(u, v, side_px, context_px)
-    if border_value is None:
-        return cv2.warpAffine(
-            image,
-            matrix,
-            (context_px, context_px),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+    border = cv2.BORDER_REPLICATE if border_value is None else cv2.BORDER_CONSTANT
     return cv2.warpAffine(
         image,
         matrix,
         (context_px, context_px),
         flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border_value,
+        borderMode=border,
+        borderValue=0 if border_value is None else border_value,
     )
 
 

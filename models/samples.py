@@ -24,7 +24,7 @@ from supersize_grasp.config.learning import LearningConfig
 from supersize_grasp.dataset.store import Trial, TrialStore
 from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
 
-from .patches import angle_to_bin, cut_context, image_angle, patch_side_px
+from .patches import SQRT2, angle_to_bin, cut_context, image_angle, patch_side_px
 
 CACHE_DIR = "cache"
 _CACHE_VERSION = 1
@@ -105,7 +105,6 @@ def cut_sample(scene, trial: Trial, config: LearningConfig, table_z: float, num_
     }
 
 
-SQRT2 = float(np.sqrt(2.0))
 _DTYPES = {
     "trial_id": np.int64,
     "rgb": np.uint8,

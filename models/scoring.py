@@ -131,8 +131,8 @@ class GraspScorer:
             flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        snapped_u = (x0 + (a + half - 0.5) / s + 0.5 / s).astype(np.float32)
-        snapped_v = (y0 + (b + half - 0.5) / s + 0.5 / s).astype(np.float32)
+        snapped_u = (x0 + (a + half) / s).astype(np.float32)  # the inverse of ``a``'s mapping
+        snapped_v = (y0 + (b + half) / s).astype(np.float32)
         return resized, a, b, snapped_u, snapped_v
 
     # ------------------------------------------------------------------ scoring

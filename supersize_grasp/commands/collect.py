@@ -8,6 +8,7 @@ and run the same command again to continue.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ def run(args, config) -> int:
     config = overlay(config, overrides, "<command line>") if overrides else config
     session = new_session_id()
     if (args.policy == "random") != (args.model is None):
-        print("supersize-grasp collect: --model goes with --policy sample or greedy")
+        print(
+            "supersize-grasp collect: --model goes with --policy sample or greedy", file=sys.stderr
+        )
         return 2
     specs = collect_graph(
         num_trials=args.trials,
