@@ -562,8 +562,8 @@ class RequestRefill(RobotBehaviour):
     """This arm's half of the table is empty: call the refill service, or wait for a person.
 
     With ``trial.refill_service`` set (the simulator's ``/sim_baxter/reset_scene``) it asks for a
-    new clutter; otherwise it reports RUNNING until the next capture sees objects again. Ends with
-    FAILURE either way so that the trial starts over with a fresh capture.
+    new clutter; otherwise it reports RUNNING for ``trial.refill_wait`` s. Ends with FAILURE either
+    way: only a fresh capture can tell whether objects are back.
     """
 
     def __init__(self, side: str, config: Config) -> None:
@@ -598,6 +598,29 @@ class RequestRefill(RobotBehaviour):
             return Status.RUNNING
         self.feedback_message = f"refilled: {self.future.result().message}"
         return Status.FAILURE
+
+
+def _park_joints(side: str, config: Config) -> dict[str, float]:
+    arm = getattr(config.arms, side)
+    return dict(zip((f"{side}_{j}" for j in ARM_JOINTS), arm.park_joints, strict=True))
+
+
+def _refill_and_look(side: str, config: Config) -> py_trees.behaviour.Behaviour:
+    """Ask for objects, then park (a refill may move the arm), capture and find regions again."""
+    park = _park_joints(side, config)
+    t = config.trial
+    return py_trees.composites.Sequence(
+        "Refill and look again",
+        memory=True,
+        children=[
+            py_trees.decorators.FailureIsSuccess("Refilled", RequestRefill(side, config)),
+            MoveJoints(
+                "Park again", side, config.robot, lambda: park, t.joint_tolerance, t.motion_timeout
+            ),
+            CaptureScene(side, config),
+            FindRegions(side, config),
+        ],
+    )
 
 
 def _motion(name, side, config: Config, path: str, tolerance=None, blockable=False):
@@ -641,8 +664,9 @@ def trial_subtree(
         seed: seeds this arm's random choices.
         when_held: builds what to do with a lifted object (default: put it back down at a random
             spot when ``trial.put_down``); clutter removal drops it in a bin instead.
-        when_empty: builds what to do when this arm's half of the table is empty (default:
-            ask for a refill); it should end in FAILURE so that the trial starts over.
+        when_empty: builds what to do when this arm's half of the table is empty; its FAILURE
+            ends the run without a trial (clutter removal: the half is clear). Default: ask for
+            a refill and look again, so that a run of the subtree is always one trial.
 
     Returns:
         A behaviour that runs one trial and always ends in SUCCESS: failures are recovered
@@ -650,8 +674,7 @@ def trial_subtree(
     """
     c = EndEffectorCommand
     t = config.trial
-    arm = getattr(config.arms, side)
-    park = dict(zip((f"{side}_{j}" for j in ARM_JOINTS), arm.park_joints, strict=True))
+    park = _park_joints(side, config)
     choose = chooser(side, config) if chooser else ChooseRandomGrasp(side, config, seed)
     grasp_chosen = py_trees.composites.Selector(
         "Grasp chosen",
@@ -733,7 +756,7 @@ def trial_subtree(
                 memory=True,
                 children=[
                     FindRegions(side, config),
-                    when_empty(side, config) if when_empty else RequestRefill(side, config),
+                    when_empty(side, config) if when_empty else _refill_and_look(side, config),
                 ],
             ),
             grasp_chosen,
