@@ -24,6 +24,17 @@ from .config import Config, to_yaml
 from .graph import ARGUMENTS, NodeSpec
 
 
+def with_our_prefix(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with this interpreter's prefix on ``AMENT_PREFIX_PATH`` when our packages are
+    installed there (the venv): nodes find message definitions in the ament index without a
+    sourced shell, as ``.venv/bin/supersize-grasp`` promises."""
+    environment = dict(env)
+    prefixes = [p for p in environment.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    if sys.prefix not in prefixes and Path(sys.prefix, "share", "ament_index").is_dir():
+        environment["AMENT_PREFIX_PATH"] = os.pathsep.join([*prefixes, sys.prefix])
+    return environment
+
+
 def _die_with_parent() -> None:
     """Runs in each node process before exec: the kernel kills it when the runner dies, even by
     SIGKILL, so no node outlives a killed ``supersize-grasp`` (Linux; elsewhere a no-op)."""
@@ -45,7 +56,7 @@ class GraphProcess:
         self.specs = [s for s in specs if s.condition is None or chosen[s.condition]]
         self._tmp = tempfile.TemporaryDirectory(prefix="supersize_grasp_graph_")
         self.processes: dict[str, subprocess.Popen] = {}
-        environment = dict(os.environ if env is None else env)
+        environment = with_our_prefix(os.environ if env is None else env)
         config_file = None
         if config is not None:  # already validated: every node gets the same effective config
             config_file = Path(self._tmp.name, "config.yaml")

@@ -256,3 +256,36 @@ def test_recorder_refuses_unknown_topics_and_an_existing_file(tmp_path):
             recorder.write("/b", b"", 1)
     with pytest.raises(FileExistsError):
         McapRecorder(path)
+
+
+def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
+    """``.venv/bin/supersize-grasp`` runs unsourced: the runner's nodes still find the
+    message definitions in the venv's ament index, and the recording ends with its footer."""
+    from supersize_grasp.config import load_config
+    from supersize_grasp.graph import NodeSpec
+    from supersize_grasp.launcher import GraphProcess
+
+    config = load_config(
+        overrides={"storage.data_dir": str(tmp_path), "storage.recorder.topics": ["/rec3/chatter"]}
+    )
+    env = {k: v for k, v in os.environ.items() if k != "AMENT_PREFIX_PATH"}
+    graph = GraphProcess(
+        [NodeSpec("recorder", "recorder", {"session": "unsourced"})], config=config, env=env
+    )
+    pubs = Publishers({"/rec3/chatter": String})
+    try:
+        deadline = time.monotonic() + 30
+        while pubs.pubs["/rec3/chatter"].get_subscription_count() == 0:
+            assert graph.poll() is None, f"the recorder exited: {graph.poll()}"
+            assert time.monotonic() < deadline, "the recorder never subscribed"
+            time.sleep(0.05)
+        for i in range(5):
+            pubs.pubs["/rec3/chatter"].publish(String(data=f"hi {i}"))
+        time.sleep(1.0)
+        assert graph.poll() is None, f"the recorder exited: {graph.poll()}"
+    finally:
+        pubs.close()
+        graph.shutdown()
+    path = tmp_path / "sessions" / "unsourced.mcap"
+    assert is_finished(path)
+    assert [m.data for *_, m in read_ros2_messages(path)] == [f"hi {i}" for i in range(5)]
