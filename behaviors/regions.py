@@ -116,7 +116,7 @@ class RegionFinder:
         # the median table colour (a shading gradient differs), leaving ghosts once it moved.
         foreground[~above_table] = 0
         foreground &= self.workspace_mask(camera, workspace)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (c.open_px, c.open_px))
         foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
         regions = []

@@ -28,9 +28,18 @@ from supersize_grasp.config import load_config
 from supersize_grasp.geometry import top_down_quaternion
 from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
-from supersize_grasp.simulator.trial import run_grasp_trial
+from supersize_grasp.simulator.scene import HOME_ARM
+from supersize_grasp.simulator.trial import (
+    APPROACH_HEIGHT,
+    GRASP_HEIGHT,
+    LIFT_HEIGHT,
+    WAYPOINT_SPACING,
+    run_grasp_trial,
+)
 from supersize_grasp.simulator.world import BaxterWorld
 from tests.sdk_client import SdkClient
+
+HOME = {f"left_{joint}": value for joint, value in HOME_ARM.items()}
 
 
 def targets(config, n: int, seed: int) -> list[tuple[float, float, float]]:
@@ -49,33 +58,53 @@ def api_trials(config, grasps) -> float:
     return (time.perf_counter() - start) / len(grasps)
 
 
+STALL_SPEED = 0.02  # rad/s, as simulator.trial: every joint slower, short of the target: blocked
+
+
+def ros_follow(client: SdkClient, path: list[dict[str, float]], tol: float = 0.01) -> None:
+    """The API trial's path following over topics: each waypoint to 0.02 rad, the last to
+    ``tol``, each ending early when the arm stalls (fingers resting on an object)."""
+    for i, joints in enumerate(path):
+        client.move_to("left", joints, tol=0.02 if i < len(path) - 1 else tol, stall=STALL_SPEED)
+
+
 def ros_trial(client: SdkClient, x: float, y: float, theta: float, top: float) -> None:
-    z_above, z_grasp = top + 0.25, top + 0.012
+    """``run_grasp_trial(put_down=False)`` step by step through the SDK's topics and services:
+    one IK request for the whole path (the service takes a list of poses, as the tree uses it)."""
+    z_above, z_grasp = top + APPROACH_HEIGHT, top + GRASP_HEIGHT
+    z_lift = z_grasp + LIFT_HEIGHT
     quat = top_down_quaternion(theta)
 
-    def path(z_from, z_to):
-        n = max(1, math.ceil(abs(z_to - z_from) / 0.05))
-        return [
-            client.solve_ik("left", (x, y, z), quat)[1]
-            for z in np.linspace(z_from, z_to, n + 1)[1:]
-        ]
+    def heights(z_from: float, z_to: float) -> list[float]:
+        n = max(1, math.ceil(abs(z_to - z_from) / WAYPOINT_SPACING))
+        return list(np.linspace(z_from, z_to, n + 1)[1:])
 
-    ok, above = client.solve_ik("left", (x, y, z_above), quat)
-    if not ok:
+    down, up = heights(z_above, z_grasp), heights(z_grasp, z_lift)
+    clear = heights(z_lift, z_above)
+    zs = [z_above, *down, *up, *clear]
+    answers = client.solve_ik_path("left", [(x, y, z) for z in zs], quat)
+    if not all(ok for ok, _ in answers):
         return
+    joints = [j for _, j in answers]
+    above, joints = joints[0], joints[1:]
+    down_path, joints = joints[: len(down)], joints[len(down) :]
+    up_path, clear_path = joints[: len(up)], joints[len(up) :]
+
     client.gripper_command("left", EndEffectorCommand.CMD_RELEASE)
-    client.move_to("left", above)
-    for joints in path(z_above, z_grasp):
-        client.move_to("left", joints, tol=0.03)
+    client.move_to("left", above, stall=STALL_SPEED)
+    client.wait_for(lambda: not client.get("gripper_left").moving, 30, "the gripper to open")
+    ros_follow(client, down_path)
     client.gripper_command("left", EndEffectorCommand.CMD_GRIP)
-    time.sleep(0.05)
+    client.wait_sim(0.02)  # the command lands and the fingers start
     client.wait_for(lambda: not client.get("gripper_left").moving, 30, "the grip")
-    for joints in path(z_grasp, z_grasp + 0.20):
-        client.move_to("left", joints, tol=0.03)
+    ros_follow(client, up_path)
+    client.wait_sim(0.2)  # let a slipping object fall before reading the gripper
     client.get("gripper_left")  # the label
     client.gripper_command("left", EndEffectorCommand.CMD_RELEASE)
-    for joints in path(z_grasp + 0.20, z_above):
-        client.move_to("left", joints, tol=0.03)
+    client.wait_sim(0.02)
+    client.wait_for(lambda: not client.get("gripper_left").moving, 30, "the release")
+    ros_follow(client, clear_path)
+    client.move_to("left", HOME, stall=STALL_SPEED)
 
 
 def main(argv=None) -> None:

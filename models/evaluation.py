@@ -42,12 +42,25 @@ def wilson(correct: int, total: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def proportion(successes: int, total: int) -> Accuracy:
+    """A success rate with its Wilson interval (``Accuracy`` of a robot's tries)."""
+    return Accuracy(successes, total, *wilson(successes, total))
+
+
+def difference(a: Accuracy, b: Accuracy) -> tuple[float, float, float]:
+    """``a - b`` of two independent proportions with Newcombe's 95 % interval (from the Wilson
+    intervals; sound where a normal approximation of each is not)."""
+    pa, pb = a.value, b.value
+    low = pa - pb - math.hypot(pa - a.low, b.high - pb)
+    high = pa - pb + math.hypot(a.high - pa, pb - b.low)
+    return pa - pb, low, high
+
+
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> Accuracy:
     predicted, labels = np.asarray(predicted).astype(bool), np.asarray(labels).astype(bool)
     if predicted.shape != labels.shape:
         raise ValueError(f"{predicted.shape[0]} predictions for {labels.shape[0]} labels")
-    correct, total = int((predicted == labels).sum()), int(labels.size)
-    return Accuracy(correct, total, *wilson(correct, total))
+    return proportion(int((predicted == labels).sum()), int(labels.size))
 
 
 def paired_difference(

@@ -9,6 +9,7 @@ skipped when it is there, so a killed run resumes where it stopped, collection i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,18 @@ Collector = Callable[[int, int, Path], None]
 
 def stage_dir(out_dir: Path, stage: int, aggregated: bool = True) -> Path:
     return Path(out_dir) / (f"stage-{stage}" if aggregated else f"stage-{stage}-no-aggregation")
+
+
+def stage_models(out_dir: Path) -> dict[str, Path]:
+    """A stages run's finished models by name, in stage order, each ablation after its stage."""
+    found = []
+    for model in Path(out_dir).glob(f"stage-*/{FINAL}"):
+        match = re.fullmatch(r"stage-(\d+)(-no-aggregation)?", model.parent.name)
+        if match:
+            stage, ablated = int(match[1]), bool(match[2])
+            name = f"CNN stage {stage}" + (", no aggregation" if ablated else "")
+            found.append(((stage, ablated), name, model))
+    return {name: model for _, name, model in sorted(found)}
 
 
 def run_stages(

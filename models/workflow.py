@@ -1,9 +1,10 @@
 """The data side of training and evaluation, shared by the train, report and stages commands.
 
 Training stores give the training samples and, from scenes hashed out of training, the *seen*
-test set (objects the network has seen, in scenes it has not). The *novel* test set comes from
-stores collected on the novel object split only. Both test sets are balanced by sampling, as in
-the paper.
+test set (objects the network has seen, in scenes it has not). The seen test set holds random
+trials (stage 0) only, so the models of every stage are scored on the same trials; held-out
+scenes of later stages are used for neither. The *novel* test set comes from stores collected on
+the novel object split only. Both test sets are balanced by sampling, as in the paper.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from supersize_grasp.config import Config
 from supersize_grasp.dataset.store import TrialStore
@@ -57,6 +60,7 @@ def training_samples(
     held = samples.subset(held_idx)
     if len(train) == 0:
         raise ValueError(f"no labelled trials to train on in {', '.join(map(str, stores))}")
+    held = held.subset(np.nonzero(held.stage == 0)[0])
     seen = held.subset(balanced_indices(held.label, config.learning.test_seed))
     return TrainingData(train, seen, source)
 

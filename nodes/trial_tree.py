@@ -101,7 +101,8 @@ class TrialTreeNode(Node):
         if self.log is not None:  # rclpy may destroy the node again at context shutdown
             self.tree.stop()
             self.log.close()
-            self.store.end_session(self.session_id)
+            if self.finished:  # a stopped or killed session stays open: it did not finish
+                self.store.end_session(self.session_id)
             self.store.close()
             self.log = None
         super().destroy_node()

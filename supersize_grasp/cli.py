@@ -28,6 +28,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "report": ("report", "score models and baselines on seen and novel objects; write the report"),
     "stages": ("stages", "staged learning: collect with the model, aggregate (Gamma), fine-tune"),
     "clear-table": ("clear_table", "clear a clutter: grasp objects one by one into a bin"),
+    "robot-test": (
+        "robot_test",
+        "the paper's robot tests: learned vs random grasping, seen and novel; clutter removal",
+    ),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
 }
 

@@ -35,7 +35,8 @@ class SdkClient:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = Node(name, context=self.context)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # notified with each message and answer
         self.latest: dict[str, object] = {}
         n = self.node
         self._sub(AssemblyState, "/robot/state", "state")
@@ -71,8 +72,9 @@ class SdkClient:
 
     def _sub(self, msg_type, topic: str, key: str, qos=10) -> None:
         def store(msg):
-            with self.lock:
+            with self.changed:
                 self.latest[key] = msg
+                self.changed.notify_all()
 
         self.node.create_subscription(msg_type, topic, store, qos)
 
@@ -80,26 +82,53 @@ class SdkClient:
         with self.lock:
             return self.latest.get(key)
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float,
+        what: str,
+        every: Callable[[], None] | None = None,
+        period: float = 0.1,
+    ) -> None:
+        """Until ``predicate()`` holds, checked at each message (no polling delay); ``every()``
+        runs first and then each ``period`` s of waiting (a command the robot wants repeated)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if predicate():
-                    return
-            except (AttributeError, TypeError):  # message not received yet
-                pass
-            time.sleep(0.01)
-        raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        next_every = time.monotonic()
+        with self.changed:
+            while True:
+                now = time.monotonic()
+                if every is not None and now >= next_every:
+                    every()
+                    next_every = now + period
+                try:
+                    if predicate():
+                        return
+                except (AttributeError, TypeError):  # message not received yet
+                    pass
+                if now >= deadline:
+                    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+                wake = min(deadline, next_every) if every is not None else deadline
+                self.changed.wait(max(wake - now, 0.0))
+
+    def wait_future(self, future, timeout: float, what: str):
+        def done(_future):
+            with self.changed:
+                self.changed.notify_all()
+
+        future.add_done_callback(done)
+        self.wait_for(future.done, timeout, what)
+        return future.result()
 
     # ---- RobotEnable --------------------------------------------------------------------
     def enable(self, timeout: float = 30.0) -> None:
         self.wait_for(lambda: self.get("state") is not None, timeout, "/robot/state")
 
-        def enabled():
-            self.enable_pub.publish(Bool(data=True))
-            return self.get("state").enabled
-
-        self.wait_for(enabled, timeout, "the robot to enable")
+        self.wait_for(
+            lambda: self.get("state").enabled,
+            timeout,
+            "the robot to enable",
+            every=lambda: self.enable_pub.publish(Bool(data=True)),
+        )
 
     # ---- Gripper ------------------------------------------------------------------------
     def gripper_command(self, side: str, command: str, args: dict | None = None) -> None:
@@ -121,32 +150,76 @@ class SdkClient:
     def solve_ik(
         self, side: str, position: Sequence[float], quat_xyzw: Sequence[float], timeout=30.0
     ) -> tuple[bool, dict[str, float]]:
+        return self.solve_ik_path(side, [position], quat_xyzw, timeout)[0]
+
+    def solve_ik_path(
+        self,
+        side: str,
+        positions: Sequence[Sequence[float]],
+        quat_xyzw: Sequence[float],
+        timeout=30.0,
+    ) -> list[tuple[bool, dict[str, float]]]:
+        """One request for several poses (the service takes a list), as the tree plans a path."""
         client = self.ik[side]
         if not client.wait_for_service(timeout_sec=timeout):
             raise TimeoutError("IK service not available")
-        pose = PoseStamped()
-        pose.header.frame_id = "base"
-        p, o = pose.pose.position, pose.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in position)
-        o.x, o.y, o.z, o.w = (float(v) for v in quat_xyzw)
-        future = client.call_async(SolvePositionIK.Request(pose_stamp=[pose]))
-        self.wait_for(future.done, timeout, "the IK answer")
-        response = future.result()
-        joints = response.joints[0]
-        return response.is_valid[0], dict(zip(joints.name, joints.position, strict=True))
+        poses = []
+        for position in positions:
+            pose = PoseStamped()
+            pose.header.frame_id = "base"
+            p, o = pose.pose.position, pose.pose.orientation
+            p.x, p.y, p.z = (float(v) for v in position)
+            o.x, o.y, o.z, o.w = (float(v) for v in quat_xyzw)
+            poses.append(pose)
+        future = client.call_async(SolvePositionIK.Request(pose_stamp=poses))
+        response = self.wait_future(future, timeout, "the IK answer")
+        return [
+            (valid, dict(zip(joints.name, joints.position, strict=True)))
+            for valid, joints in zip(response.is_valid, response.joints, strict=True)
+        ]
 
-    def move_to(self, side: str, joints: dict[str, float], timeout=30.0, tol=0.01) -> None:
+    def move_to(
+        self,
+        side: str,
+        joints: dict[str, float],
+        timeout=30.0,
+        tol=0.01,
+        stall: float | None = None,
+    ) -> None:
+        """Command the joints (repeated, as baxter_interface does) until within ``tol`` rad; with
+        ``stall`` (rad/s), also stop once every joint has been slower than that for 0.2 s
+        of robot time (blocked, e.g. fingers resting on an object)."""
         command = JointCommand(
             mode=JointCommand.POSITION_MODE, names=list(joints), command=list(joints.values())
         )
+        since = self.sim_time()
 
         def arrived():
-            self.joint_pubs[side].publish(command)
             state = self.get("joints")
             current = dict(zip(state.name, state.position, strict=True))
-            return all(abs(current[n] - v) < tol for n, v in joints.items())
+            if all(abs(current[n] - v) < tol for n, v in joints.items()):
+                return True
+            if stall is None or self.sim_time() - since <= 0.2:
+                return False
+            speeds = dict(zip(state.name, state.velocity, strict=True))
+            return all(abs(speeds[n]) < stall for n in joints)
 
-        self.wait_for(arrived, timeout, f"the {side} arm to reach {joints}")
+        self.wait_for(
+            arrived,
+            timeout,
+            f"the {side} arm to reach {joints}",
+            every=lambda: self.joint_pubs[side].publish(command),
+        )
+
+    def sim_time(self) -> float:
+        """The robot's clock: the stamp of the latest joint states (0 before the first)."""
+        state = self.get("joints")
+        return 0.0 if state is None else state.header.stamp.sec + state.header.stamp.nanosec * 1e-9
+
+    def wait_sim(self, seconds: float, timeout: float = 30.0) -> None:
+        """Let ``seconds`` of robot time pass."""
+        end = self.sim_time() + seconds
+        self.wait_for(lambda: self.sim_time() >= end, timeout, f"{seconds} s of robot time")
 
     def endpoint(self, side: str) -> np.ndarray:
         p = self.get(f"endpoint_{side}").pose.position

@@ -28,10 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, config) -> int:
-    from supersize_grasp.config import overlay
-    from supersize_grasp.dataset.store import TrialStore, new_session_id
-    from supersize_grasp.graph import clear_table_graph
-    from supersize_grasp.launcher import GraphProcess
+    from supersize_grasp.models.robot_tests import clutter_runs
+    from supersize_grasp.runs import clear_clutter
 
     model = args.model or config.learning.checkpoint
     if args.policy != "random" and model is None:
@@ -41,51 +39,37 @@ def run(args, config) -> int:
         )
         return 2
     data = (args.data or config.storage.data_dir).resolve()
-    totals = {"interactions": 0, "removed": 0, "objects": 0}
-    for run in range(args.runs):
-        overrides = {
-            "storage.data_dir": str(data),
-            "simulator.seed": args.seed + run,
-            "trial.seed": args.seed + run,
-            "simulator.scene.n_objects": args.objects,
-            "simulator.ros.split": args.split,
-            "simulator.ros.auto_refill": False,
-        }
-        if args.real:
-            overrides["robot.use_sim_time"] = False
-        run_config = overlay(config, overrides, "<command line>")
-        session = new_session_id()
-        specs = clear_table_graph(
+    runs = []
+    for k in range(args.runs):
+        code, session = clear_clutter(
+            config,
+            data,
+            objects=args.objects,
+            split=args.split,
+            seed=args.seed + k,
             policy=args.policy,
-            checkpoint=str(Path(model).resolve()) if model else "",
-            session=session,
+            model=model,
+            real=args.real,
         )
-        if not run_config.storage.record_mcap:
-            specs = [s for s in specs if s.executable != "recorder"]
-        with GraphProcess(specs, config=run_config, arguments={"simulated": not args.real}) as g:
-            code = g.wait()
-        if code != 0:
-            print(f"supersize-grasp clear-table: run {run + 1} stopped ({code})", file=sys.stderr)
-            return code
-        with TrialStore.open(data, create=False, readonly=True) as store:
-            trials = list(store.trials(session_id=session))
-        interactions = len(trials)
-        removed = sum(t.success for t in trials)
-        limit = interactions >= run_config.clear_table.max_interactions
-        totals["interactions"] += interactions
-        totals["removed"] += removed
-        totals["objects"] += args.objects
+        result = next((r for r in clutter_runs(data) if r.session == session), None)
+        if code != 0 or result is None or not result.finished:
+            print(f"supersize-grasp clear-table: run {k + 1} stopped ({code})", file=sys.stderr)
+            return code or 1
+        runs.append(result)
+        limit = result.interactions >= config.clear_table.max_interactions
         print(
-            f"run {run + 1}/{args.runs} (seed {args.seed + run}, {args.split} objects): removed "
-            f"{removed}/{args.objects} in {interactions} interactions"
+            f"run {k + 1}/{args.runs} (seed {result.seed}, {args.split} objects): removed "
+            f"{result.removed}/{result.objects} in {result.interactions} interactions"
             + (" (attempt limit reached)" if limit else " (table clear)")
-            + (f", {interactions / removed:.1f} per object" if removed else ""),
+            + (f", {result.per_object:.1f} per object" if result.removed else ""),
             flush=True,
         )
-    if totals["removed"]:
+    removed = sum(r.removed for r in runs)
+    if removed:
+        interactions = sum(r.interactions for r in runs)
         print(
-            f"overall: {totals['removed']}/{totals['objects']} objects removed, "
-            f"{totals['interactions'] / totals['removed']:.2f} interactions per object removed "
-            f"({totals['interactions'] / args.runs:.1f} interactions per run)"
+            f"overall: {removed}/{sum(r.objects for r in runs)} objects removed, "
+            f"{interactions / removed:.2f} interactions per object removed "
+            f"({interactions / len(runs):.1f} interactions per run)"
         )
     return 0

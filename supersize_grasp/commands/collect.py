@@ -9,14 +9,7 @@ and run the same command again to continue.
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
-
-from supersize_grasp.config import overlay
-from supersize_grasp.dataset.store import new_session_id
-from supersize_grasp.graph import collect_graph
-from supersize_grasp.launcher import GraphProcess
 
 
 def add_arguments(parser) -> None:
@@ -40,78 +33,21 @@ def add_arguments(parser) -> None:
 
 
 def run(args, config) -> int:
-    overrides = {}
-    if args.data is not None:
-        overrides["storage.data_dir"] = str(args.data.resolve())
-    if args.seed is not None:
-        overrides["simulator.seed"] = overrides["trial.seed"] = args.seed
-    if args.real:
-        overrides["robot.use_sim_time"] = False
-    config = overlay(config, overrides, "<command line>") if overrides else config
-    session = new_session_id()
+    from supersize_grasp.runs import collect_trials
+
     if (args.policy == "random") != (args.model is None):
         print(
             "supersize-grasp collect: --model goes with --policy sample or greedy", file=sys.stderr
         )
         return 2
-    specs = collect_graph(
-        num_trials=args.trials,
+    return collect_trials(
+        config,
+        args.trials,
+        data=args.data,
         stage=args.stage,
-        session=session,
         policy=args.policy,
-        checkpoint=str(args.model.resolve()) if args.model else "",
+        model=args.model,
+        seed=args.seed,
+        real=args.real,
+        progress=not args.quiet,
     )
-    if not config.storage.record_mcap:
-        specs = [s for s in specs if s.executable != "recorder"]
-    with GraphProcess(specs, config=config, arguments={"simulated": not args.real}) as graph:
-        progress = None if args.quiet else Progress(args.trials)
-        try:
-            return graph.wait()
-        finally:
-            if progress is not None:
-                progress.close()
-
-
-class Progress:
-    """A progress bar fed by the ``/trials`` topic: trials, success rate, trials per hour."""
-
-    def __init__(self, total: int) -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.node import Node
-        from supersize_grasp_interfaces.msg import TrialRecord
-        from tqdm import tqdm
-
-        from supersize_grasp.nodes.trial_tree import TRIALS_QOS
-
-        self.bar = tqdm(total=total or None, unit="trial", dynamic_ncols=True)
-        self.successes = self.labelled = 0
-        self.started = time.monotonic()
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = Node("collect_progress", context=self.context)
-        self.node.create_subscription(TrialRecord, "/trials", self._on_trial, TRIALS_QOS)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def _on_trial(self, msg) -> None:
-        if msg.outcome not in (msg.OUTCOME_SUCCESS, msg.OUTCOME_FAILURE):
-            self.bar.set_postfix_str(f"last: {msg.arm} not labelled ({msg.message or 'aborted'})")
-            return
-        self.labelled += 1
-        self.successes += msg.success
-        hours = (time.monotonic() - self.started) / 3600.0
-        self.bar.update(1)
-        self.bar.set_postfix(
-            success=f"{self.successes / self.labelled:.1%}",
-            per_hour=f"{self.labelled / hours:.0f}",
-        )
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5.0)
-        self.node.destroy_node()
-        self.context.try_shutdown()
-        self.bar.close()

@@ -4,7 +4,8 @@ Scores the common-sense heuristic, HoG + kNN, HoG + 18 linear SVMs and every --m
 balanced test sets: seen objects (scenes of the --train stores held out of training) and novel
 objects (--novel stores, collected on the novel split). With --curve, trains the network on
 random subsets of the training trials for the accuracy-against-data figure (Fig. 8); each of
-those runs resumes if interrupted.
+those runs resumes if interrupted. With --stages, every model of a `supersize-grasp stages` run
+gets a row (stage 0, 1, ... and the no-aggregation ablation).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def add_arguments(parser) -> None:
         metavar="NAME=CHECKPOINT",
         help="a network to score, e.g. 'CNN (cpu)=runs/cpu/model.pt' (repeatable)",
     )
+    parser.add_argument(
+        "--stages",
+        type=Path,
+        metavar="DIR",
+        help="a `supersize-grasp stages` output folder: one row per stage model (and ablation)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="report folder")
     parser.add_argument(
         "--curve", default="", help="training-set sizes for the learning curve, e.g. 500,2000"
@@ -39,6 +46,7 @@ def run(args, config) -> int:
     from supersize_grasp.dataset.store import StoreError
     from supersize_grasp.models.checkpoint import CheckpointError
     from supersize_grasp.models.report import build_report
+    from supersize_grasp.models.stages import stage_models
 
     models = {}
     for item in args.model:
@@ -50,6 +58,14 @@ def run(args, config) -> int:
             )
             return 2
         models[name] = Path(path)
+    if args.stages is not None:
+        found = stage_models(args.stages)
+        if not found:
+            print(
+                f"supersize-grasp report: --stages {args.stages}: no stage models", file=sys.stderr
+            )
+            return 2
+        models.update(found)
     try:
         sizes = [int(s) for s in args.curve.split(",") if s.strip()]
     except ValueError:

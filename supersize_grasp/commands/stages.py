@@ -27,27 +27,12 @@ def run(args, config) -> int:
     from supersize_grasp.dataset.store import StoreError
     from supersize_grasp.models.checkpoint import CheckpointError
     from supersize_grasp.models.stages import run_stages
+    from supersize_grasp.runs import collect_trials
 
     def collect(stage: int, trials: int, model: Path) -> None:
-        from supersize_grasp.config import overlay
-        from supersize_grasp.dataset.store import new_session_id
-        from supersize_grasp.graph import collect_graph
-        from supersize_grasp.launcher import GraphProcess
-
-        run_config = overlay(
-            config, {"storage.data_dir": str(args.data.resolve())}, "<command line>"
+        code = collect_trials(
+            config, trials, data=args.data, stage=stage, policy="sample", model=model
         )
-        specs = collect_graph(
-            num_trials=trials,
-            stage=stage,
-            session=new_session_id(),
-            policy="sample",
-            checkpoint=str(model.resolve()),
-        )
-        if not run_config.storage.record_mcap:
-            specs = [s for s in specs if s.executable != "recorder"]
-        with GraphProcess(specs, config=run_config, arguments={"simulated": True}) as graph:
-            code = graph.wait()
         if code != 0:
             raise RuntimeError(f"stage {stage} collection exited with {code}")
 

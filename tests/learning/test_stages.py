@@ -1,6 +1,6 @@
 """One stage of staged learning end to end on small real data: train stage 0 on random trials,
 collect with the model through the tree (simulator + scorer node), aggregate, fine-tune; a
-second run finds everything done."""
+second run finds everything done; the report gets a row per stage model."""
 
 import subprocess
 import sys
@@ -68,3 +68,30 @@ def test_one_stage_end_to_end(tmp_path):
     assert "collecting" not in again.stdout and again.stdout.count("exists") == 2
     with TrialStore.open(data, readonly=True) as store:
         assert store.count(stage=1, labelled_only=True) == len(stage1)
+
+    report = subprocess.run(
+        [
+            EXE,
+            "report",
+            "--train",
+            data,
+            "--novel",
+            data,
+            "--stages",
+            out,
+            "--out",
+            tmp_path / "r",
+            "--quiet",
+            "--config",
+            config_file,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    rows = [line for line in report.stdout.splitlines() if line.startswith("| CNN stage")]
+    expected = ["CNN stage 0", "CNN stage 1"]
+    if (out / "stage-1-no-aggregation" / "model.pt").exists():
+        expected.append("CNN stage 1, no aggregation")
+    assert [row.split("|")[1].strip() for row in rows] == expected

@@ -1,0 +1,65 @@
+"""The robot tests end to end on small data: greedy (learned, re-ranked) and random tries on seen
+objects through the whole graph, one clutter-removal run, the report; a second run finds every
+store complete and collects nothing."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from supersize_grasp.config import load_config
+from supersize_grasp.dataset.store import TrialStore
+from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
+from supersize_grasp.models.network import GraspNet
+
+EXE = Path(sys.prefix, "bin", "supersize-grasp")
+CONFIG = """\
+simulator:
+  objects: {folder: "builtin:primitives"}
+  scene: {n_objects: 6}
+storage: {record_mcap: false}
+learning: {num_patch_samples: 200}
+clear_table: {max_interactions: 2}
+"""
+
+
+def test_robot_tests_collect_resume_and_report(tmp_path):
+    config_file = tmp_path / "test.yaml"
+    config_file.write_text(CONFIG)
+    torch.manual_seed(0)
+    learning = load_config([config_file]).learning.model_dump(mode="json")
+    model = tmp_path / "model.pt"
+    save_checkpoint(model, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
+    out = tmp_path / "robot"
+    command = [EXE, "robot-test", "--model", model, "--out", out, "--objects", "seen"]
+    command += ["--tries", "2", "--clutter-runs", "1", "--clutter-objects", "2"]
+    command += ["--seed", "5", "--quiet", "--config", config_file]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    for policy in ("greedy", "random"):
+        with TrialStore.open(out / f"{policy}-seen", readonly=True) as store:
+            trials = list(store.trials())
+        assert len(trials) >= 2 and {t.chooser for t in trials} == {policy}
+        assert all(math.isfinite(t.score) == (policy == "greedy") for t in trials)
+    with TrialStore.open(out / "clear-table", readonly=True) as store:
+        (session,) = store.sessions()
+        clutter = list(store.trials())
+    assert session.ended is not None and 1 <= len(clutter) <= 2
+
+    results = json.loads((out / "results.json").read_text())
+    assert [(t["policy"], t["objects"]) for t in results["tries"]] == [
+        ("greedy", "seen"),
+        ("random", "seen"),
+    ]
+    assert results["clutter"][0]["seed"] == 5 + 2000
+    assert results["clutter"][0]["interactions"] == len(clutter)
+    report = (out / "report.md").read_text()
+    assert "| greedy - random |" in report and "## Clutter removal" in report
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "on seen objects:" not in again.stdout and "clutter run" not in again.stdout
