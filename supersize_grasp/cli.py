@@ -29,6 +29,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "stages": ("stages", "staged learning: collect with the model, aggregate (Gamma), fine-tune"),
     "clear-table": ("clear_table", "clear a clutter: grasp objects one by one into a bin"),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
+    "view": ("view", "watch a behaviour tree in the browser, live or replaying a recorded session"),
 }
 
 DESCRIPTION = """\
