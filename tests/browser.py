@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ class Browser:
 
     def __init__(self, width: int = 1600, height: int = 900) -> None:
         self._profile = tempfile.TemporaryDirectory(prefix="viewer_chromium_")
+        self._stack = contextlib.ExitStack()
         self.process = subprocess.Popen(
             [
                 CHROMIUM,
@@ -53,7 +55,9 @@ class Browser:
         port = int(port_file.read_text().split()[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
             page = next(t for t in json.load(reply) if t["type"] == "page")
-        self._socket = connect(page["webSocketDebuggerUrl"], max_size=None)
+        self._socket = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None)
+        )
         self._id = 0
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
@@ -98,8 +102,7 @@ class Browser:
         return path
 
     def close(self) -> None:
-        if getattr(self, "_socket", None) is not None:
-            self._socket.close()
+        self._stack.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -85,7 +85,7 @@ var viewer = (function() {
     const at = state.shown === null ? "-" : state.shown
     $("position").textContent = `snapshot ${at} of ${state.first}..${state.last}`
     $("live").classList.toggle("on", state.mode === "live" && state.following)
-    $("play").innerHTML = state.playing ? "&#x23F8;" : "&#x25B6;"
+    $("play").textContent = state.playing ? "pause" : "play"
   }
 
   function setConnection(text, level) {
