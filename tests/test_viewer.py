@@ -445,6 +445,11 @@ def test_replay_steps_through_the_recorded_session(live_session):
             browser.wait_for(f"document.body.dataset.frame === '{changed_at - 1}'")
             assert json.loads(browser.evaluate(PAGE_TREE)) == shown  # as before the change
 
+            browser.evaluate("document.getElementById('play').click()")  # plays on by itself
+            browser.wait_for(f"Number(document.body.dataset.frame) >= {changed_at + 2}")
+            browser.evaluate("document.getElementById('play').click()")
+            assert browser.evaluate("document.getElementById('play').textContent") == "play"
+
             # the transitions table, filtered by one behaviour
             browser.evaluate(
                 "const f = document.getElementById('filter'); f.value = 'Capture scene';"

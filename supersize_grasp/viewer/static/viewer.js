@@ -113,7 +113,7 @@ var viewer = (function() {
 
   function drawTransitions(rows) {
     const body = $("transitions").tBodies[0]
-    let current = null
+    let anchor = null  // the first row at or after the shown snapshot
     body.replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr")
       const name = cell(row.name)
@@ -122,13 +122,12 @@ var viewer = (function() {
                 cell(row.from, row.from), cell("→ " + row.to, row.to),
                 cell(row.message, "message"))
       tr.onclick = () => goTo(row.frame)
-      if (row.frame === state.shown) {
-        tr.classList.add("current")
-        current = current || tr
-      }
+      if (row.frame === state.shown) tr.classList.add("current")
+      if (anchor === null && row.frame >= state.shown) anchor = tr
       return tr
     }))
-    if (current) current.scrollIntoView({block: "nearest"})
+    const scroll = body.closest(".scroll")
+    scroll.scrollTop = anchor ? anchor.offsetTop - scroll.clientHeight / 3 : scroll.scrollHeight
   }
 
   function setNames(names) {
@@ -281,7 +280,11 @@ var viewer = (function() {
   $("forward").onclick = () => step(+1)
   $("play").onclick = play
   $("live").onclick = follow
-  $("slider").oninput = (event) => { stop(); goTo(Number(event.target.value)) }
+  $("slider").oninput = (event) => {
+    const index = Number(event.target.value)  // before stop() puts the slider back
+    stop()
+    goTo(index)
+  }
   $("filter").onchange = (event) => { state.filter = event.target.value; askTransitions() }
   $("trials").onchange = (event) => {
     const trial = state.trials[Number(event.target.value)]
