@@ -38,7 +38,7 @@ from .model import Timeline
 __all__ = ["LiveSource", "ViewerHub", "start_server"]
 
 TRANSITION_ROWS = 200  # rows per transitions answer: the table scrolls around the shown frame
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".jpg": "image/jpeg"}
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".jpg": "image/jpeg"}
 _MAX_REQUEST = 4096  # bytes: the page sends small requests only
 
 
