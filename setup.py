@@ -29,6 +29,7 @@ setup(
     package_data={
         f"{PACKAGE}.config": ["*.yaml"],
         f"{PACKAGE}.simulator": ["assets/**/*"],
+        f"{PACKAGE}.viewer": ["static/*"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

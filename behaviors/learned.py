@@ -29,7 +29,7 @@ from supersize_grasp.models.patches import bin_centre, table_angle
 from .regions import Region
 from .robot import Status
 from .scene import Scene
-from .trial import Grasp, TrialBehaviour, TrialState, key
+from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
 
 POLICIES = ("sample", "greedy")
 
@@ -78,6 +78,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         super().initialise()
         self.future = None
         self.phase = "score"
+        self.heat_map: GraspScores | None = None
         self.top: list[tuple[float, float, int, float]] = []
         self.deadline = self._started + self.config.learning.scorer_timeout
         scene: Scene = self.read(key(self.side, "scene"))
@@ -106,6 +107,9 @@ class ChooseLearnedGrasp(TrialBehaviour):
             return Status.FAILURE
         self.num_bins = answer.num_angle_bins
         scores = np.reshape(np.asarray(answer.scores), (-1, self.num_bins))
+        if self.phase == "score":  # the region's samples, not the re-ranking's neighbours
+            u, v = np.asarray(answer.candidate_u), np.asarray(answer.candidate_v)
+            self.heat_map = GraspScores(u, v, scores)
         if self.policy == "sample":
             flat = scores.ravel().astype(np.float64)
             pick = int(self.rng.choice(flat.size, p=flat / flat.sum()))
@@ -153,6 +157,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
             self.region,
             float(score),
             attempts=trial.ik_failures + 1,
+            scores=self.heat_map,
         )
         self.bb.set(key(self.side, "grasp"), grasp, overwrite=True)
         self.feedback_message = (

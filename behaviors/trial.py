@@ -49,6 +49,15 @@ ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
 
 
+@dataclass(frozen=True)
+class GraspScores:
+    """A scorer's answer that a grasp was chosen from: graspability per pixel and angle bin."""
+
+    u: np.ndarray  # (N,) candidate pixel columns
+    v: np.ndarray  # (N,) rows
+    scores: np.ndarray  # (N, angle bins) in [0, 1]
+
+
 @dataclass
 class Grasp:
     """A chosen planar grasp: pixel, table point, angle, and where it came from."""
@@ -61,6 +70,7 @@ class Grasp:
     roi: Region
     score: float = float("nan")
     attempts: int = 1  # samples drawn for this trial, IK failures included
+    scores: GraspScores | None = field(default=None, repr=False)  # learned choosers: the heat map
 
 
 @dataclass

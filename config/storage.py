@@ -24,6 +24,7 @@ DEFAULT_RECORDED_TOPICS = [
     "/kinect2/hd/camera_info",
     "/kinect2/hd/camera_pose",
     "/trial_tree/snapshots",
+    "/trial_tree/trial_view",
 ]
 
 
@@ -38,8 +39,9 @@ class RecorderConfig(StrictModel):
 
     topics: list[RecordedTopic] = Field(
         DEFAULT_RECORDED_TOPICS,
-        description="'/name' (type found in the graph) or '/name:pkg/msg/Type'; images are "
-        "left out by default (the trial store keeps each scene once)",
+        description="'/name' (type found in the graph) or '/name:pkg/msg/Type'; camera images "
+        "are left out by default (the trial store keeps each scene once; the small annotated "
+        "trial views are in, for the viewer's replay)",
     )
     output_dir: Path = Field(Path("sessions"), description="MCAP files; relative to data_dir")
     chunk_size: int = Field(

@@ -5,7 +5,8 @@ tree, ticks it on the robot clock (simulation time with ``robot.use_sim_time``),
 finished trial and the tree's snapshots, and exits when the quota of labelled trials is reached.
 
 Node name: ``trial_tree``.
-Publishers: ``/trials`` (TrialRecord, reliable, keep 100); ``~/snapshots`` (TreeSnapshot).
+Publishers: ``/trials`` (TrialRecord, reliable, keep 100); ``~/snapshots`` (TreeSnapshot);
+    ``~/trial_view`` (CompressedImage, latched: each chosen grasp drawn on its head image).
 Parameters: ``config_file`` and every field of the robot, arms, camera, trial, storage,
     simulator, learning and clear_table sections; ``task`` (``collect``, or ``clear_table``: drop
     the objects in a bin until the table is clear or ``clear_table.max_interactions``);
@@ -29,6 +30,7 @@ from supersize_grasp.behaviors.collection import collection_tree
 from supersize_grasp.behaviors.learned import learned_chooser
 from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
+from supersize_grasp.behaviors.ros.trial_view import TrialViewPublisher
 from supersize_grasp.behaviors.trial import TrialLog
 from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import TrialStore
@@ -81,6 +83,14 @@ class TrialTreeNode(Node):
         self.tree.setup(node=self, timeout=60.0)
         self.snapshots = SnapshotPublisher(
             self.tree, self, period=snapshot_period, min_interval=snapshot_min_interval
+        )
+        self.trial_view = TrialViewPublisher(
+            self.tree,
+            self,
+            self.config.arms.active(),
+            policy,
+            self.config.trial.table_z,
+            self.config.learning.gripper_opening,
         )
         self.tree.add_post_tick_handler(self._after_tick)
         self.finished = False

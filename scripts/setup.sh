@@ -39,6 +39,16 @@ if ! ldconfig -p | grep -q 'libEGL.so.1'; then
   fi
 fi
 
+# Headless Chromium: the viewer's browser tests drive it over the DevTools protocol.
+if ! command -v chromium >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Chromium for the viewer's browser tests (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium not found: install it (apt-get install chromium) for the viewer tests" >&2
+  fi
+fi
+
 if [[ ! -x $VENV/bin/python ]]; then
   log "creating $VENV"
   if [[ $SYSTEM_ROS == 1 ]]; then "$PYTHON" -m venv --system-site-packages "$VENV"; else "$PYTHON" -m venv "$VENV"; fi
@@ -55,6 +65,8 @@ run_once build "$(fingerprint requirements/build.txt)" \
   bash -c "echo '[setup] installing colcon'; $(printf '%q ' "${PIP[@]}") -r requirements/build.txt"
 run_once python "$(fingerprint requirements/python.txt)" \
   bash -c "echo '[setup] installing Python dependencies'; $(printf '%q ' "${PIP[@]}") -r requirements/python.txt"
+run_once no-deps "$(fingerprint requirements/no-deps.txt)" \
+  bash -c "echo '[setup] installing asset packages'; $(printf '%q ' "${PIP[@]}") --no-deps -r requirements/no-deps.txt"
 run_once torch "$(fingerprint requirements/torch.txt)" \
   bash -c "echo '[setup] installing torch + torchvision (large, once)'; $(printf '%q ' "${PIP[@]}") -r requirements/torch.txt"
 

@@ -33,6 +33,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "the paper's robot tests: learned vs random grasping, seen and novel; clutter removal",
     ),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
+    "view": ("view", "watch a behaviour tree in the browser, live or replaying a recorded session"),
 }
 
 DESCRIPTION = """\
