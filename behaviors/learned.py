@@ -3,10 +3,13 @@
 Both plug into ``trial_subtree(..., chooser=learned_chooser(policy))`` in place of the random
 chooser, and like it read ``/<side>/scene`` and ``/<side>/regions`` and write ``/<side>/grasp``:
 
-``sample``: the paper's policy while collecting a stage. It scores ``learning.num_patch_samples``
-    pixels on a random region and draws one (patch, angle) with probability proportional to its
-    score: the grasps the model believes in most are tried most, and its confident mistakes
-    become the hard negatives of the next stage.
+Candidates: ``learning.num_patch_samples`` pixels on the regions of interest, each region getting
+its share by area (``learning.candidate_regions: all``), so the model, not chance, picks the
+object; ``one``: all of them on one random region, as a random trial picks its region.
+
+``sample``: the paper's policy while collecting a stage. It draws one (patch, angle) with
+    probability proportional to its score: the grasps the model believes in most are tried most,
+    and its confident mistakes become the hard negatives of the next stage.
 ``greedy``: the paper's test-time policy. The 10 best (patch, angle) pairs are re-ranked by the
     mean best-angle score of 10 patches around each (a grasp that works only on one pixel is
     brittle), and the best is executed.
@@ -79,16 +82,19 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.future = None
         self.phase = "score"
         self.heat_map: GraspScores | None = None
-        self.top: list[tuple[float, float, int, float]] = []
+        self.top: list[tuple[float, float, int, float, Region]] = []
         self.deadline = self._started + self.config.learning.scorer_timeout
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
-        self.region = regions[int(self.rng.integers(len(regions)))]
+        n = self.config.learning.num_patch_samples
+        if self.config.learning.candidate_regions == "one":
+            self.candidate_regions = [regions[int(self.rng.integers(len(regions)))]] * n
+        else:
+            area = np.array([r.area for r in regions], dtype=np.float64)
+            picks = self.rng.choice(len(regions), size=n, p=area / area.sum())
+            self.candidate_regions = [regions[int(i)] for i in picks]
         on_foreground = self.config.trial.roi.sample_on_foreground
-        pixels = [
-            self.region.sample_pixel(self.rng, on_foreground)
-            for _ in range(self.config.learning.num_patch_samples)
-        ]
+        pixels = [r.sample_pixel(self.rng, on_foreground) for r in self.candidate_regions]
         self.request = scene_request(scene)
         self.request.candidate_u = [float(p[0]) for p in pixels]
         self.request.candidate_v = [float(p[1]) for p in pixels]
@@ -114,7 +120,8 @@ class ChooseLearnedGrasp(TrialBehaviour):
             flat = scores.ravel().astype(np.float64)
             pick = int(self.rng.choice(flat.size, p=flat / flat.sum()))
             i, k = divmod(pick, answer.num_angle_bins)
-            return self._choose(answer.candidate_u[i], answer.candidate_v[i], k, scores[i, k])
+            u, v = answer.candidate_u[i], answer.candidate_v[i]
+            return self._choose(u, v, k, scores[i, k], self.candidate_regions[i])
         if self.phase == "score":
             return self._rerank(answer, scores)
         return self._choose_reranked(scores)
@@ -128,7 +135,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         for pick in best:
             i, k = divmod(int(pick), answer.num_angle_bins)
             u, v = answer.candidate_u[i], answer.candidate_v[i]
-            self.top.append((u, v, k, float(scores[i, k])))
+            self.top.append((u, v, k, float(scores[i, k]), self.candidate_regions[i]))
             du, dv = self.rng.uniform(-radius, radius, (2, learning.rerank_neighbours))
             us += np.clip(u + du, 0, width - 1).tolist()
             vs += np.clip(v + dv, 0, height - 1).tolist()
@@ -139,10 +146,9 @@ class ChooseLearnedGrasp(TrialBehaviour):
     def _choose_reranked(self, scores: np.ndarray) -> Status:
         n = self.config.learning.rerank_neighbours
         robustness = scores.max(axis=1).reshape(len(self.top), n).mean(axis=1)
-        u, v, k, score = self.top[int(np.argmax(robustness))]
-        return self._choose(u, v, k, score)
+        return self._choose(*self.top[int(np.argmax(robustness))])
 
-    def _choose(self, u: float, v: float, k: int, score: float) -> Status:
+    def _choose(self, u: float, v: float, k: int, score: float, region: Region) -> Status:
         scene: Scene = self.read(key(self.side, "scene"))
         trial: TrialState = self.read(key(self.side, "trial"))
         table_z = self.config.trial.table_z
@@ -154,7 +160,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
             float(x),
             float(y),
             theta,
-            self.region,
+            region,
             float(score),
             attempts=trial.ik_failures + 1,
             scores=self.heat_map,

@@ -32,6 +32,11 @@ class LearningConfig(StrictModel):
     finetune_epochs: int = Field(5, ge=1)
     aggregation_gamma: float = Field(3.0, ge=0.0, description="weight of new stage data (Gamma)")
     num_patch_samples: int = Field(800, ge=1, description="patches scored per learned grasp")
+    candidate_regions: Literal["all", "one"] = Field(
+        "all",
+        description="learned grasps: patches on every region of interest (by area; the model "
+        "picks the object) or on one random region (as a random trial)",
+    )
     checkpoint: Path | None = Field(
         None, description="model the grasp_scorer node loads when not given one as a parameter"
     )

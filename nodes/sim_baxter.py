@@ -395,18 +395,25 @@ class SimulatedBaxter(Node):
         return viewer
 
     def _publish_states(self, now: float) -> None:
+        """Joint, endpoint and gripper states; a topic nobody listens to costs nothing (its
+        message is not even built), so a bare simulator spends its time on physics."""
         t = stamp(now)
         world = self.world
-        joints = JointState(
-            name=list(world.joint_names),
-            position=world.joint_positions().tolist(),
-            velocity=world.joint_velocities().tolist(),
-            effort=world.joint_efforts().tolist(),
-        )
-        joints.header.stamp = t
-        self.joint_pub.publish(joints)
+        if self.joint_pub.get_subscription_count():
+            joints = JointState(
+                name=list(world.joint_names),
+                position=world.joint_positions().tolist(),
+                velocity=world.joint_velocities().tolist(),
+                effort=world.joint_efforts().tolist(),
+            )
+            joints.header.stamp = t
+            self.joint_pub.publish(joints)
         enabled = world.is_commandable()
         for side in SIDES:
+            if self.gripper_pubs[side].get_subscription_count():
+                self.gripper_pubs[side].publish(self._gripper_state(side, t, enabled))
+            if not self.endpoint_pubs[side].get_subscription_count():
+                continue
             arm = world.arm(side)
             pose = arm.endpoint_pose()
             linear, angular = arm.endpoint_twist()
@@ -422,7 +429,6 @@ class SimulatedBaxter(Node):
             wr.force.x, wr.force.y, wr.force.z = (float(v) for v in force)
             wr.torque.x, wr.torque.y, wr.torque.z = (float(v) for v in torque)
             self.endpoint_pubs[side].publish(msg)
-            self.gripper_pubs[side].publish(self._gripper_state(side, t, enabled))
 
     def _gripper_state(self, side: str, t: Time, enabled: bool) -> EndEffectorState:
         g = self.world.gripper(side)

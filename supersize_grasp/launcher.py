@@ -93,7 +93,9 @@ class GraphProcess:
         return None
 
     def wait(self) -> int:
-        """Until a required node exits or we are interrupted; then stops the rest."""
+        """Until a required node exits or we are interrupted; then stops the rest. Returns the
+        node's exit code, or 128 + the signal's number when stopped (130 for Ctrl-C, as a shell
+        reports it), so that a verb running several graphs stops instead of starting the next."""
         stop = {"signal": None}
 
         def on_signal(signum, _frame):
@@ -109,9 +111,9 @@ class GraphProcess:
                         print(f"[launcher] {name} exited with {code}; stopping", file=sys.stderr)
                     return code
                 time.sleep(0.1)
-            return 0
+            return 128 + stop["signal"]
         except KeyboardInterrupt:
-            return 0
+            return 128 + signal.SIGINT
         finally:
             signal.signal(signal.SIGTERM, previous)
             self.shutdown()

@@ -20,7 +20,7 @@ from baxter_core_msgs.msg import (
 )
 from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -31,7 +31,9 @@ from supersize_grasp.qos import LATCHED
 
 
 class SdkClient:
-    def __init__(self, name: str = "sdk_client") -> None:
+    def __init__(self, name: str = "sdk_client", endpoints: bool = True) -> None:
+        """``endpoints``: also follow the limbs' endpoint states (a client that only moves joints
+        and reads the gripper, like the trial tree, leaves them out)."""
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = Node(name, context=self.context)
@@ -42,7 +44,8 @@ class SdkClient:
         self._sub(AssemblyState, "/robot/state", "state")
         self._sub(JointState, "/robot/joint_states", "joints")
         for side in ("left", "right"):
-            self._sub(EndpointState, f"/robot/limb/{side}/endpoint_state", f"endpoint_{side}")
+            if endpoints:
+                self._sub(EndpointState, f"/robot/limb/{side}/endpoint_state", f"endpoint_{side}")
             self._sub(
                 EndEffectorState, f"/robot/end_effector/{side}_gripper/state", f"gripper_{side}"
             )
@@ -65,7 +68,7 @@ class SdkClient:
             )
             for s in ("left", "right")
         }
-        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(n)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()

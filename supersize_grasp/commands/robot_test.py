@@ -3,9 +3,12 @@
 For each --policies policy and each object set (seen: the training split in new scenes; novel:
 objects never trained on) the collection graph makes --tries labelled tries into
 OUT/<policy>-<objects>; greedy is the paper's test policy (top 10 grasps re-ranked by their
-neighbours), random the paper's random grasping. Both policies start from the same seeded clutter
-(seen: --seed, novel: --seed + 1000). Then --clutter-runs runs of clear-table with
---clutter-objects novel objects each (seeds --seed + 2000, + 2001, ...) into OUT/clear-table.
+neighbours), random the paper's random grasping. Every --tries-per-scene tries the graph starts
+again on a new seeded clutter, so that the tries spread over many objects (the table is otherwise
+refilled only when it is empty, and a poor grasper would meet the same few objects all along);
+both policies see the same clutters (seen: seeds --seed, --seed + 1, ...; novel: --seed + 1000,
+...). Then --clutter-runs runs of clear-table with --clutter-objects novel objects each (seeds
+--seed + 2000, + 2001, ...) into OUT/clear-table.
 Finally OUT/report.md and OUT/results.json hold the success rates with their intervals and the
 interactions per clutter. Every store resumes: run the same command again after a stop, and only
 what is missing is collected.
@@ -29,6 +32,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--objects", default="seen,novel", help="object sets, comma-separated: seen, novel"
     )
+    parser.add_argument(
+        "--tries-per-scene", type=int, default=15, help="tries before a new clutter (default 15)"
+    )
     parser.add_argument("--clutter-runs", type=int, default=5, help="clear-table runs (0: none)")
     parser.add_argument("--clutter-objects", type=int, default=10, help="objects per clutter")
     parser.add_argument("--seed", type=int, default=1000, help="first scene seed")
@@ -43,50 +49,92 @@ def _choices(text: str, allowed, what: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+class RobotTestError(Exception):
+    """A step failed or was stopped; carries the exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run(args, config) -> int:
     from supersize_grasp.models import robot_tests as rt
-    from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
-    from supersize_grasp.runs import clear_clutter, collect_trials
-
-    def fail(message: str, code: int = 2) -> int:
-        print(f"supersize-grasp robot-test: {message}", file=sys.stderr)
-        return code
 
     try:
         policies = _choices(args.policies, POLICIES, "policies")
         object_sets = _choices(args.objects, rt.OBJECT_SETS, "objects")
-    except ValueError as e:
-        return fail(str(e))
-    model = args.model or config.learning.checkpoint
-    learned = [p for p in policies if p != "random"]
-    if (learned or args.clutter_runs) and model is None:
-        return fail("--model (or learning.checkpoint) is needed for learned grasping")
-    if model is not None:
-        try:
-            load_checkpoint(model)
-        except CheckpointError as e:
-            return fail(str(e))
-    args.out.mkdir(parents=True, exist_ok=True)
+        learned = [p for p in policies if p != "random"]
+        model = _model(args, config, needed=bool(learned or args.clutter_runs))
+        if args.tries < 1 or args.tries_per_scene < 1:
+            raise RobotTestError("--tries and --tries-per-scene must be at least 1")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for i, objects in enumerate(object_sets):
+            for policy in policies:
+                _tries(args, config, policy, objects, args.seed + 1000 * i, model)
+        _clutter(args, config, learned[0] if learned else "greedy", model)
+    except (RobotTestError, ValueError) as e:
+        print(f"supersize-grasp robot-test: {e}", file=sys.stderr)
+        return getattr(e, "code", 2)
 
-    for i, objects in enumerate(object_sets):
-        for policy in policies:
-            found = rt.policy_tries(args.out, policy, objects)
-            missing = args.tries - (found.tries if found else 0)
-            if missing <= 0:
-                continue
-            print(f"{policy} on {objects} objects: {missing} tries", flush=True)
-            code = collect_trials(
-                config,
-                missing,
-                data=rt.tries_store(args.out, policy, objects),
-                policy=policy,
-                model=None if policy == "random" else model,
-                seed=args.seed + 1000 * i,
-                split=rt.OBJECT_SETS[objects],
-                progress=not args.quiet,
-            )
-            if code != 0:
-                return fail(f"{policy} on {objects} objects stopped ({code})", code)
+    results = rt.collect_results(args.out, policies, object_sets, str(model))
+    report = rt.markdown(results, learned[0] if learned else "greedy")
+    (args.out / "report.md").write_text(report)
+    (args.out / "results.json").write_text(rt.to_json(results) + "\n")
+    print(report)
+    print(f"report: {args.out / 'report.md'}")
+    return 0
+
+
+def _model(args, config, needed: bool) -> Path | None:
+    from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
+
+    model = args.model or config.learning.checkpoint
+    if model is None:
+        if needed:
+            raise RobotTestError("--model (or learning.checkpoint) is needed for learned grasping")
+        return None
+    try:
+        load_checkpoint(model)
+    except CheckpointError as e:
+        raise RobotTestError(str(e)) from None
+    return Path(model)
+
+
+def _tries(args, config, policy: str, objects: str, first_seed: int, model) -> None:
+    """--tries of ``policy`` on ``objects``, a new clutter every --tries-per-scene."""
+    from supersize_grasp.models import robot_tests as rt
+    from supersize_grasp.runs import collect_trials
+
+    while True:
+        found = rt.policy_tries(args.out, policy, objects)
+        done = found.tries if found else 0
+        if done >= args.tries:
+            return
+        scene = done // args.tries_per_scene
+        quota = min((scene + 1) * args.tries_per_scene, args.tries) - done
+        print(
+            f"{policy} on {objects} objects: tries {done + 1}-{done + quota} of {args.tries}, "
+            f"clutter seed {first_seed + scene}",
+            flush=True,
+        )
+        code = collect_trials(
+            config,
+            quota,
+            data=rt.tries_store(args.out, policy, objects),
+            policy=policy,
+            model=None if policy == "random" else model,
+            seed=first_seed + scene,
+            split=rt.OBJECT_SETS[objects],
+            progress=not args.quiet,
+        )
+        if code != 0:
+            raise RobotTestError(f"{policy} on {objects} objects stopped ({code})", code)
+
+
+def _clutter(args, config, policy: str, model) -> None:
+    """--clutter-runs runs of clear-table on novel objects; finished runs are kept."""
+    from supersize_grasp.models import robot_tests as rt
+    from supersize_grasp.runs import clear_clutter
 
     store = rt.clutter_store(args.out)
     for k in range(args.clutter_runs):
@@ -100,16 +148,8 @@ def run(args, config) -> int:
             objects=args.clutter_objects,
             split="novel",
             seed=seed,
-            policy=learned[0] if learned else "greedy",
+            policy=policy,
             model=model,
         )
         if code != 0:
-            return fail(f"clutter run {k + 1} stopped ({code})", code)
-
-    results = rt.collect_results(args.out, policies, object_sets, str(model))
-    report = rt.markdown(results, learned[0] if learned else "greedy")
-    (args.out / "report.md").write_text(report)
-    (args.out / "results.json").write_text(rt.to_json(results) + "\n")
-    print(report)
-    print(f"report: {args.out / 'report.md'}")
-    return 0
+            raise RobotTestError(f"clutter run {k + 1} stopped ({code})", code)

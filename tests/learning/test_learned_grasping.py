@@ -1,6 +1,7 @@
-"""The robot tests end to end on small data: greedy (learned, re-ranked) and random tries on seen
-objects through the whole graph, one clutter-removal run, the report; a second run finds every
-store complete and collects nothing."""
+"""Learned grasping through the whole graph (simulator, grasp-scoring node, tree) with an untrained
+network: the sample policy choosing each grasp, and the robot tests end to end on small data
+(greedy and random tries on seen objects, a new clutter per try, one clutter-removal run, the
+report; a second run finds every store complete and collects nothing)."""
 
 import json
 import math
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import torch
+import yaml
 
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
@@ -26,16 +28,41 @@ clear_table: {max_interactions: 2}
 """
 
 
-def test_robot_tests_collect_resume_and_report(tmp_path):
+def untrained(tmp_path) -> tuple[Path, Path]:
+    """The test configuration file and a checkpoint of an untrained cpu network."""
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)
     torch.manual_seed(0)
     learning = load_config([config_file]).learning.model_dump(mode="json")
     model = tmp_path / "model.pt"
     save_checkpoint(model, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
+    return config_file, model
+
+
+def test_the_sample_policy_chooses_the_grasps(tmp_path):
+    config_file, model = untrained(tmp_path)
+    data = tmp_path / "data"
+    command = [EXE, "collect", "--trials", "2", "--data", data, "--policy", "sample"]
+    command += ["--model", model, "--quiet", "--config", config_file]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with TrialStore.open(data, readonly=True) as store:
+        trials = list(store.trials())
+    assert len(trials) >= 2
+    for trial in trials:
+        assert trial.chooser == "sample"
+        assert 0.0 < trial.score < 1.0 and math.isfinite(trial.score)
+        x, y, w, h = trial.roi
+        u, v = trial.grasp_pixel
+        assert x - 4 <= u <= x + w + 4 and y - 4 <= v <= y + h + 4  # snapped to the 4 px grid
+
+
+def test_robot_tests_collect_resume_and_report(tmp_path):
+    config_file, model = untrained(tmp_path)
     out = tmp_path / "robot"
     command = [EXE, "robot-test", "--model", model, "--out", out, "--objects", "seen"]
-    command += ["--tries", "2", "--clutter-runs", "1", "--clutter-objects", "2"]
+    command += ["--tries", "2", "--tries-per-scene", "1"]
+    command += ["--clutter-runs", "1", "--clutter-objects", "2"]
     command += ["--seed", "5", "--quiet", "--config", config_file]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -43,7 +70,9 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     for policy in ("greedy", "random"):
         with TrialStore.open(out / f"{policy}-seen", readonly=True) as store:
             trials = list(store.trials())
+            seeds = [yaml.safe_load(s.config_yaml)["simulator"]["seed"] for s in store.sessions()]
         assert len(trials) >= 2 and {t.chooser for t in trials} == {policy}
+        assert seeds == list(range(5, 5 + len(seeds)))  # a new clutter per try here
         assert all(math.isfinite(t.score) == (policy == "greedy") for t in trials)
     with TrialStore.open(out / "clear-table", readonly=True) as store:
         (session,) = store.sessions()
