@@ -77,7 +77,8 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     with TrialStore.open(out / "clear-table", readonly=True) as store:
         (session,) = store.sessions()
         clutter = list(store.trials())
-    assert session.ended is not None and 1 <= len(clutter) <= 2
+    # the limit (2) may be passed by the other arm's attempt already under way
+    assert session.ended is not None and 1 <= len(clutter) <= 3
 
     results = json.loads((out / "results.json").read_text())
     assert [(t["policy"], t["objects"]) for t in results["tries"]] == [
