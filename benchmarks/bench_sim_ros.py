@@ -36,6 +36,7 @@ from supersize_grasp.simulator.trial import (
     APPROACH_HEIGHT,
     GRASP_HEIGHT,
     LIFT_HEIGHT,
+    STALL_SPEED,
     WAYPOINT_SPACING,
     run_grasp_trial,
 )
@@ -64,9 +65,6 @@ def api_trials(config, grasps) -> float:
         "simulated per trial (one core)"
     )
     return wall
-
-
-STALL_SPEED = 0.02  # rad/s, as simulator.trial: every joint slower, short of the target: blocked
 
 
 def ros_follow(client: SdkClient, path: list[dict[str, float]], tol: float = 0.01) -> None:

@@ -77,13 +77,16 @@ class ClutterRun:
         return self.interactions / self.removed if self.removed else float("inf")
 
 
-def clutter_runs(path: Path) -> list[ClutterRun]:
-    """Every clear-table session in the store ``path``, in the order they ran."""
+def clutter_runs(path: Path, session_id: str | None = None) -> list[ClutterRun]:
+    """The clear-table sessions in the store ``path`` (all, or the one ``session_id``), in the
+    order they ran."""
     if not (Path(path) / "trials.sqlite").exists():
         return []
     runs = []
     with TrialStore.open(path, create=False, readonly=True) as store:
         for session in store.sessions():
+            if session_id is not None and session.session_id != session_id:
+                continue
             config = yaml.safe_load(session.config_yaml) or {}
             simulator = config.get("simulator", {})
             trials = list(store.trials(session_id=session.session_id))

@@ -17,8 +17,11 @@ from .graph import clear_table_graph, collect_graph
 from .launcher import GraphProcess
 
 
-def _without_recorder(specs, config: Config):
-    return specs if config.storage.record_mcap else [s for s in specs if s.executable != "recorder"]
+def _graph(specs, config: Config, real: bool) -> GraphProcess:
+    """The graph on the simulator (or the real robot), without the recorder if not recording."""
+    if not config.storage.record_mcap:
+        specs = [s for s in specs if s.executable != "recorder"]
+    return GraphProcess(specs, config=config, arguments={"simulated": not real})
 
 
 def collect_trials(
@@ -53,9 +56,7 @@ def collect_trials(
         policy=policy,
         checkpoint=str(Path(model).resolve()) if model else "",
     )
-    with GraphProcess(
-        _without_recorder(specs, config), config=config, arguments={"simulated": not real}
-    ) as graph:
+    with _graph(specs, config, real) as graph:
         bar = Progress(trials) if progress else None
         try:
             return graph.wait()
@@ -92,9 +93,7 @@ def clear_clutter(
     specs = clear_table_graph(
         policy=policy, checkpoint=str(Path(model).resolve()) if model else "", session=session
     )
-    with GraphProcess(
-        _without_recorder(specs, config), config=config, arguments={"simulated": not real}
-    ) as graph:
+    with _graph(specs, config, real) as graph:
         code = graph.wait()
     return code, session
 

@@ -51,7 +51,7 @@ def run(args, config) -> int:
             model=model,
             real=args.real,
         )
-        result = next((r for r in clutter_runs(data) if r.session == session), None)
+        result = next(iter(clutter_runs(data, session)), None)
         if code != 0 or result is None or not result.finished:
             print(f"supersize-grasp clear-table: run {k + 1} stopped ({code})", file=sys.stderr)
             return code or 1

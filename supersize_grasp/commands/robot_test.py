@@ -137,9 +137,10 @@ def _clutter(args, config, policy: str, model) -> None:
     from supersize_grasp.runs import clear_clutter
 
     store = rt.clutter_store(args.out)
+    finished = {r.seed for r in rt.clutter_runs(store) if r.finished}
     for k in range(args.clutter_runs):
         seed = args.seed + 2000 + k
-        if any(r.finished and r.seed == seed for r in rt.clutter_runs(store)):
+        if seed in finished:
             continue
         print(f"clutter run {k + 1}/{args.clutter_runs} (seed {seed})", flush=True)
         code, _ = clear_clutter(
