@@ -15,6 +15,14 @@ class SimNodeConfig(StrictModel):
         100.0, gt=0.0, description="Hz (sim time): joint, endpoint and gripper states, as Baxter"
     )
     robot_state_rate: float = Field(20.0, gt=0.0, description="Hz (sim time): /robot/state")
+    max_state_rate_wall: float = Field(
+        300.0,
+        ge=0.0,
+        description=(
+            "Hz (wall): cap on /clock and the state topics when faster than real time, so "
+            "Python clients are not handed more than they can read; 0: no cap"
+        ),
+    )
     camera_rate: float = Field(
         10.0, gt=0.0, description="Hz (sim time) of head-camera frames, rendered only if watched"
     )

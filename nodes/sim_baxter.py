@@ -2,9 +2,12 @@
 
 A behaviour tree cannot tell it from the real robot behind ros1_bridge: same names, same
 ``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock``; the physics
-runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``).
+runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``). States go
+out at the robot's rates in simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall
+second each, and at once when a flag a client waits for changes (see ``Pace``).
 
-Node name: ``sim_baxter``.
+Node name: ``sim_baxter``; its joint and gripper commands arrive on ``sim_baxter_control``,
+which the physics thread reads once a control period, as the robot's control loop.
 Publishers: ``/clock``; ``/robot/state`` (AssemblyState); ``/robot/joint_states``;
     ``/robot/limb/<side>/endpoint_state``; ``/robot/end_effector/<side>_gripper/state`` and
     ``.../properties``; the head camera as ``/kinect2/hd/image_color_rect`` (rgb8),
@@ -94,6 +97,30 @@ class _Job:
         return self.result
 
 
+class Pace:
+    """When a stream is next due: every ``1 / rate`` s of simulated time, as the robot, but,
+    when the physics runs faster than real time, at most ``max_rate_wall`` times a wall second.
+
+    At 15x real time, 100 Hz of robot time would be 1,500 messages a wall second per topic. A
+    Python subscriber handles a few thousand messages a second in all, so it would fall behind,
+    act on states queued long ago, and the robot would run on past its targets.
+    """
+
+    def __init__(self, rate: float, max_rate_wall: float = 0.0) -> None:
+        self.period = 1.0 / rate
+        self.wall_period = 1.0 / max_rate_wall if max_rate_wall > 0 else 0.0
+        self.next_sim = self.next_wall = -math.inf
+
+    def due(self, sim_now: float, wall_now: float, changed: bool = False) -> bool:
+        """``changed``: the state changed in a way a client waits for (a flag), so it goes out
+        at the robot's rate whatever the wall-clock cap."""
+        if sim_now + 1e-6 < self.next_sim or (wall_now < self.next_wall and not changed):
+            return False
+        self.next_sim = sim_now + self.period
+        self.next_wall = wall_now + self.wall_period
+        return True
+
+
 class SimulatedBaxter(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("sim_baxter", **kwargs)
@@ -108,6 +135,7 @@ class SimulatedBaxter(Node):
         self._last_errors: dict[str, str] = {}
         self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
         self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
+        self._published: dict[str, tuple] = {}  # the flags last sent, per gripper and robot
         self.world.reset_scene(split=self.ros.split)
         self.world.enable(self.ros.start_enabled)
         self._make_interface()
@@ -134,19 +162,30 @@ class SimulatedBaxter(Node):
             )
             for s in SIDES
         }
+        # The robot's control loop reads its command topics once a control period: the physics
+        # thread takes them from a node no executor spins, so a command acts at the next period
+        # instead of waiting for an executor thread and the GIL (milliseconds, i.e. tens of
+        # simulated milliseconds when faster than real time).
+        self._control = Node(
+            f"{self.get_name()}_control",
+            namespace=self.get_namespace(),
+            context=self.context,
+            use_global_arguments=False,  # the process's `__node:=` remap is this node's
+            start_parameter_services=False,
+        )
         for side in SIDES:
             properties_topic = robot.topic(robot.gripper_state_topic, side).rsplit("/", 1)[0]
             pub = self.create_publisher(
                 EndEffectorProperties, f"{properties_topic}/properties", LATCHED
             )
             pub.publish(self._gripper_properties())
-            self.create_subscription(
+            self._control.create_subscription(
                 JointCommand,
                 robot.topic(robot.joint_command_topic, side),
                 lambda msg, side=side: self._on_joint_command(side, msg),
                 _COMMANDS,
             )
-            self.create_subscription(
+            self._control.create_subscription(
                 EndEffectorCommand,
                 robot.topic(robot.gripper_command_topic, side),
                 lambda msg, side=side: self._on_gripper_command(side, msg),
@@ -342,35 +381,39 @@ class SimulatedBaxter(Node):
     # ---- physics and publishing (physics thread) --------------------------------------------
     def _run_physics(self) -> None:
         ros = self.ros
-        next_state = next_robot_state = next_camera = next_refill = 0.0
+        cap = ros.max_state_rate_wall
+        clock = Pace(1.0 / self.world.control_period, cap)
+        joints = Pace(ros.state_rate, cap)
+        grippers = {side: Pace(ros.state_rate, cap) for side in SIDES}
+        robot_state = Pace(ros.robot_state_rate, cap)
+        camera, refill = Pace(ros.camera_rate), Pace(1.0)
         wall_start, sim_start = time.monotonic(), self.world.time
         viewer = None
         try:
             while self._running and rclpy.ok(context=self.context):
+                self._take_commands()
                 while not self._jobs.empty():
                     self._jobs.get_nowait().run(self.world)
                 self.world.step(self.world.control_period)
-                now = self.world.time
-                self.clock_pub.publish(Clock(clock=stamp(now)))
-                if now >= next_state:
-                    next_state = now + 1.0 / ros.state_rate
-                    self._publish_states(now)
-                if now >= next_robot_state:
-                    next_robot_state = now + 1.0 / ros.robot_state_rate
+                now, wall = self.world.time, time.monotonic()
+                if clock.due(now, wall):
+                    self.clock_pub.publish(Clock(clock=stamp(now)))
+                if joints.due(now, wall):
+                    self._publish_joint_states(now)
+                for side in SIDES:
+                    if grippers[side].due(now, wall, self._gripper_changed(side)):
+                        self._publish_gripper_state(side, now)
+                if robot_state.due(now, wall, self._robot_state_changed()):
                     self._publish_robot_state()
-                if now >= next_camera and self._camera_watched():
-                    next_camera = now + 1.0 / ros.camera_rate
+                if camera.due(now, wall) and self._camera_watched():
                     self._publish_cameras(now)
-                if ros.auto_refill and now >= next_refill:
-                    next_refill = now + 1.0
-                    if self.world.refill_if_needed(split=ros.split):
-                        self.get_logger().info("table refilled with a new clutter")
+                refill_due = ros.auto_refill and refill.due(now, wall)
+                if refill_due and self.world.refill_if_needed(split=ros.split):
+                    self.get_logger().info("table refilled with a new clutter")
                 if ros.viewer:
                     viewer = self._sync_viewer(viewer)
                 if ros.real_time_factor > 0:
-                    ahead = (now - sim_start) / ros.real_time_factor - (
-                        time.monotonic() - wall_start
-                    )
+                    ahead = (now - sim_start) / ros.real_time_factor - (wall - wall_start)
                     if ahead > 0:
                         time.sleep(ahead)
         except Exception as e:  # the node must exit, not hang without physics
@@ -384,6 +427,18 @@ class SimulatedBaxter(Node):
                 viewer.close()
             self.world.close()  # GL contexts belong to the thread that made them
 
+    def _take_commands(self) -> None:
+        """Every joint and gripper command that arrived, in order, queued for this period."""
+        for subscription in self._control.subscriptions:
+            while True:
+                with subscription.handle:
+                    taken = subscription.handle.take_message(
+                        subscription.msg_type, subscription.raw
+                    )
+                if taken is None:
+                    break
+                subscription.callback(taken[0])
+
     def _sync_viewer(self, viewer):
         import mujoco.viewer
 
@@ -394,9 +449,9 @@ class SimulatedBaxter(Node):
         viewer.sync()
         return viewer
 
-    def _publish_states(self, now: float) -> None:
-        """Joint, endpoint and gripper states; a topic nobody listens to costs nothing (its
-        message is not even built), so a bare simulator spends its time on physics."""
+    def _publish_joint_states(self, now: float) -> None:
+        """Joint and endpoint states; a topic nobody listens to costs nothing (its message is
+        not even built), so a bare simulator spends its time on physics."""
         t = stamp(now)
         world = self.world
         if self.joint_pub.get_subscription_count():
@@ -408,10 +463,7 @@ class SimulatedBaxter(Node):
             )
             joints.header.stamp = t
             self.joint_pub.publish(joints)
-        enabled = world.is_commandable()
         for side in SIDES:
-            if self.gripper_pubs[side].get_subscription_count():
-                self.gripper_pubs[side].publish(self._gripper_state(side, t, enabled))
             if not self.endpoint_pubs[side].get_subscription_count():
                 continue
             arm = world.arm(side)
@@ -430,22 +482,42 @@ class SimulatedBaxter(Node):
             wr.torque.x, wr.torque.y, wr.torque.z = (float(v) for v in torque)
             self.endpoint_pubs[side].publish(msg)
 
-    def _gripper_state(self, side: str, t: Time, enabled: bool) -> EndEffectorState:
+    def _gripper_flags(self, side: str) -> tuple:
+        g = self.world.gripper(side)
+        return (
+            self.world.is_commandable(),
+            g.calibrated,
+            g.ready,
+            g.moving,
+            g.gripping,
+            g.missed,
+            g.error,
+            self._gripper_command[side].sequence,
+        )
+
+    def _gripper_changed(self, side: str) -> bool:
+        return self._gripper_flags(side) != self._published.get(side)
+
+    def _publish_gripper_state(self, side: str, now: float) -> None:
+        self._published[side] = flags = self._gripper_flags(side)
+        if not self.gripper_pubs[side].get_subscription_count():
+            return
+        enabled, calibrated, ready, moving, gripping, missed, error, _ = flags
         g = self.world.gripper(side)
         command = self._gripper_command[side]
-        state = {"held_object": held_object(self.world, side) if g.gripping else ""}
+        state = {"held_object": held_object(self.world, side) if gripping else ""}
         if self._last_errors.get(f"{side} gripper"):
             state["last_error"] = self._last_errors[f"{side} gripper"]
-        return EndEffectorState(
-            timestamp=t,
+        msg = EndEffectorState(
+            timestamp=stamp(now),
             id=GRIPPER_HARDWARE_ID,
             enabled=int(enabled),
-            calibrated=int(g.calibrated),
-            ready=int(g.ready),
-            moving=int(g.moving),
-            gripping=int(g.gripping),
-            missed=int(g.missed),
-            error=int(g.error),
+            calibrated=int(calibrated),
+            ready=int(ready),
+            moving=int(moving),
+            gripping=int(gripping),
+            missed=int(missed),
+            error=int(error),
             reverse=EndEffectorState.STATE_FALSE,
             position=float(g.position),
             force=float(g.force),
@@ -454,16 +526,22 @@ class SimulatedBaxter(Node):
             command_sender=command.sender,
             command_sequence=command.sequence,
         )
+        self.gripper_pubs[side].publish(msg)
+
+    def _robot_state_flags(self) -> tuple:
+        world = self.world
+        return (world.is_commandable(), world.enabled, world.stopped, self._estop_button)
+
+    def _robot_state_changed(self) -> bool:
+        return self._robot_state_flags() != self._published.get("robot")
 
     def _publish_robot_state(self) -> None:
-        world = self.world
-        msg = AssemblyState(
-            ready=world.is_commandable(), enabled=world.enabled, stopped=world.stopped
-        )
-        if world.stopped:
+        self._published["robot"] = ready, enabled, stopped, button = self._robot_state_flags()
+        msg = AssemblyState(ready=ready, enabled=enabled, stopped=stopped)
+        if stopped:
             msg.estop_button = (
                 AssemblyState.ESTOP_BUTTON_PRESSED
-                if self._estop_button
+                if button
                 else AssemblyState.ESTOP_BUTTON_RELEASED
             )
             msg.estop_source = AssemblyState.ESTOP_SOURCE_USER
@@ -515,6 +593,8 @@ class SimulatedBaxter(Node):
         self._running = False
         if hasattr(self, "_physics") and self._physics.is_alive():
             self._physics.join(timeout=5.0)
+        if hasattr(self, "_control"):
+            self._control.destroy_node()
         super().destroy_node()
 
 

@@ -1,6 +1,10 @@
 """QoS profiles that publishers and subscribers of different nodes must agree on."""
 
-from rclpy.qos import DurabilityPolicy, QoSProfile
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 # The last message stays available to late subscribers (ROS 1's "latched"), e.g. camera pose.
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+# A robot state read for its latest value (py_trees_ros's "unlatched"): a subscriber that fell
+# behind gets the newest state, not a queue of old ones it would act on.
+LATEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)

@@ -27,7 +27,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
 from supersize_grasp.geometry import quaternion_to_matrix
-from supersize_grasp.qos import LATCHED
+from supersize_grasp.qos import LATCHED, LATEST
 
 
 class SdkClient:
@@ -40,6 +40,7 @@ class SdkClient:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified with each message and answer
         self.latest: dict[str, object] = {}
+        self._sequence = 0
         n = self.node
         self._sub(AssemblyState, "/robot/state", "state")
         self._sub(JointState, "/robot/joint_states", "joints")
@@ -73,7 +74,7 @@ class SdkClient:
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
 
-    def _sub(self, msg_type, topic: str, key: str, qos=10) -> None:
+    def _sub(self, msg_type, topic: str, key: str, qos=LATEST) -> None:
         def store(msg):
             with self.changed:
                 self.latest[key] = msg
@@ -134,12 +135,32 @@ class SdkClient:
         )
 
     # ---- Gripper ------------------------------------------------------------------------
-    def gripper_command(self, side: str, command: str, args: dict | None = None) -> None:
+    def gripper_command(self, side: str, command: str, args: dict | None = None) -> int:
+        """Sends the command; returns its sequence number, which the state echoes once the
+        gripper has taken it (as Baxter's)."""
         state = self.get(f"gripper_{side}")
+        self._sequence += 1
         msg = EndEffectorCommand(
-            id=state.id, command=command, args=json.dumps(args or {}), sender="test"
+            id=state.id,
+            command=command,
+            args=json.dumps(args or {}),
+            sender="test",
+            sequence=self._sequence,
         )
         self.gripper_pubs[side].publish(msg)
+        return self._sequence
+
+    def run_gripper(self, side: str, command: str, timeout: float = 30.0) -> EndEffectorState:
+        """The command, then wait until the gripper has taken it and stopped (as the tree's
+        ``GripperCommand``); returns that state."""
+        sequence = self.gripper_command(side, command)
+
+        def done():
+            state = self.get(f"gripper_{side}")
+            return state.command_sequence == sequence and not state.moving
+
+        self.wait_for(done, timeout, f"the {side} gripper to {command}")
+        return self.get(f"gripper_{side}")
 
     def calibrate(self, side: str, timeout: float = 30.0) -> None:
         self.wait_for(lambda: self.get(f"gripper_{side}") is not None, timeout, "gripper state")

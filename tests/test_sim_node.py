@@ -88,8 +88,7 @@ def grasp(client, side, x, y, theta):
     client.move_to(side, above)
     for joints in vertical_path(client, side, x, y, TABLE_TOP + APPROACH, z_grasp, theta):
         client.move_to(side, joints, tol=0.02)
-    client.gripper_command(side, EndEffectorCommand.CMD_GRIP)
-    client.wait_for(lambda: not client.get(f"gripper_{side}").moving, 30, "the grip")
+    client.run_gripper(side, EndEffectorCommand.CMD_GRIP)
     for joints in vertical_path(client, side, x, y, z_grasp, z_grasp + LIFT, theta):
         client.move_to(side, joints, tol=0.02)
     lifted_to = client.endpoint(side)[2]

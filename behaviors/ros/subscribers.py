@@ -8,6 +8,8 @@ from typing import Any
 import py_trees
 from rclpy.qos import QoSProfile
 
+from supersize_grasp.qos import LATEST
+
 from .exceptions import NotReadyError
 
 
@@ -22,10 +24,12 @@ class ToBlackboard(py_trees.behaviour.Behaviour):
         topic: topic name.
         msg_type: message class.
         key: blackboard key (absolute, e.g. ``/robot/state``).
-        qos: subscription QoS.
+        qos: subscription QoS; by default only the newest message is kept.
     """
 
-    def __init__(self, name: str, topic: str, msg_type: type, key: str, qos: QoSProfile | int = 10):
+    def __init__(
+        self, name: str, topic: str, msg_type: type, key: str, qos: QoSProfile | int = LATEST
+    ):
         super().__init__(name)
         self.topic, self.msg_type, self.key, self.qos = topic, msg_type, key, qos
         self.blackboard = self.attach_blackboard_client(name)
