@@ -5,10 +5,13 @@ back up, home) is run N times through `BaxterWorld` directly (`run_grasp_trial`)
 through the simulated Baxter node's topics and services by a client in this process that does
 what that function does, step by step: one IK request per trial for the whole path, joint
 commands, the gripper's state. The client subscribes to what it uses, as the trial tree does
-(robot state, joint states, gripper states). Prints wall seconds per trial for both, and the CPU
-seconds of the simulator process and of the client. No tree, camera or store.
+(robot state, joint states, gripper states) and waits for the gripper's echo of each command's
+sequence number, as the tree does. Prints wall seconds per trial for both (the API is timed
+before and after the ROS run: a shared machine drifts), and the CPU seconds of the simulator
+process and of the client. No tree, camera or store.
 
     python benchmarks/bench_sim_ros.py --trials 30
+    python benchmarks/bench_sim_ros.py --config uncapped.yaml  # e.g. max_state_rate_wall: 0
 """
 
 from __future__ import annotations
