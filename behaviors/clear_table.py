@@ -58,7 +58,7 @@ class SideCleared(TrialBehaviour):
 
     def update(self) -> Status:
         self.cleared[self.side] = True
-        self.feedback_message = f"the {self.side} half of the table is clear"
+        self.feedback_message = f"no object left in the {self.side} arm's workspace"
         return Status.FAILURE
 
 

@@ -46,7 +46,7 @@ def test_clear_table_empties_the_table_into_the_bin(tmp_path):
     line = re.search(r"removed (\d+)/1 in (\d+) interactions \((.*?)\)", result.stdout)
     assert line, result.stdout
     removed, interactions, ending = int(line[1]), int(line[2]), line[3]
-    assert ending == "table clear", result.stdout  # a failed drop would leave objects behind
+    assert ending == "workspaces clear", result.stdout  # a failed drop would leave objects behind
     assert removed == 1 and interactions < 30
     with TrialStore.open(data, readonly=True) as store:
         trials = list(store.trials())
