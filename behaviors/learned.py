@@ -18,6 +18,7 @@ object; ``one``: all of them on one random region, as a random trial picks its r
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -83,7 +84,8 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.phase = "score"
         self.heat_map: GraspScores | None = None
         self.top: list[tuple[float, float, int, float, Region]] = []
-        self.deadline = self._started + self.config.learning.scorer_timeout
+        # Wall clock: the scorer computes in wall time even when the robot clock runs faster.
+        self.deadline = time.monotonic() + self.config.learning.scorer_timeout
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
         n = self.config.learning.num_patch_samples
@@ -172,7 +174,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         return Status.SUCCESS
 
     def _wait(self, message: str) -> Status:
-        if self.now() > self.deadline:
+        if time.monotonic() > self.deadline:
             self.feedback_message = (
                 f"{message}: no answer in {self.config.learning.scorer_timeout} s"
             )

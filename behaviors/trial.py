@@ -102,13 +102,18 @@ class TrialBehaviour(RobotBehaviour):
 
 
 class StartTrial(RobotBehaviour):
+    """A fresh trial state, and no grasp: the last trial's must never be logged with this one."""
+
     def __init__(self, side: str, config: Config) -> None:
-        super().__init__("Start trial", config.robot, write=[key(side, "trial")])
+        super().__init__(
+            "Start trial", config.robot, write=[key(side, "trial"), key(side, "grasp")]
+        )
         self.side = side
 
     def update(self) -> Status:
         now = self.now()
         self.bb.set(key(self.side, "trial"), TrialState(started=now, phase_started=now), True)
+        self.bb.set(key(self.side, "grasp"), None, True)
         return Status.SUCCESS
 
 
@@ -400,6 +405,9 @@ class LogTrial(TrialBehaviour):
 
     def update(self) -> Status:
         trial: TrialState = self.read(key(self.side, "trial"))
+        if self.future is None and self.read(key(self.side, "grasp")) is None:
+            self.feedback_message = "no grasp was chosen: no trial to log"
+            return Status.FAILURE
         if self.future is None:
             if self.outcome is not None:
                 trial.outcome = self.outcome

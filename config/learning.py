@@ -43,7 +43,9 @@ class LearningConfig(StrictModel):
     scorer_service: str = Field(
         "/grasp_scorer/score", description="ScoreGrasps service of the grasp_scorer node"
     )
-    scorer_timeout: float = Field(30.0, gt=0.0, description="s (robot clock) to wait for scores")
+    scorer_timeout: float = Field(
+        30.0, gt=0.0, description="s (wall clock, the scorer's) to wait for scores"
+    )
     rerank_top: int = Field(10, ge=1, description="greedy policy: best grasps re-ranked")
     rerank_neighbours: int = Field(10, ge=1, description="greedy policy: patches around each")
     rerank_radius_px: float = Field(3.0, ge=0.0, description="greedy policy: neighbour offset")

@@ -107,6 +107,12 @@ class SceneConfig(StrictModel):
     drop_height: float = Field(0.01, ge=0.0)
     settle_time: float = Field(1.0, ge=0.0)
     refill_below: int = Field(1, ge=0)
+    refill_after_empty_grips: int = Field(
+        20,
+        ge=0,
+        description="refill when an arm's grips came up empty this many times in a row (the "
+        "person who refills also clears what the gripper cannot hold); 0: never",
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> SceneConfig:

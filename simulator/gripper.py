@@ -55,6 +55,7 @@ class Gripper:
         self.gripping = False
         self.missed = False
         self.moving = False
+        self.empty_grips = 0  # grasp attempts in a row that opened again holding nothing
         self._apply_force_limit()
 
     # ---- commands ------------------------------------------------------------------------
@@ -71,7 +72,10 @@ class Gripper:
             self._force_percent = _percent("force", force)
             self._apply_force_limit()
         target = position / 100.0 * FINGER_TRAVEL
-        self._closing = target < self.position / 100.0 * FINGER_TRAVEL - 1e-6
+        current = self.position / 100.0 * FINGER_TRAVEL
+        if self._closing and target > current + 1e-6:  # a grip ends: did it hold anything?
+            self.empty_grips = 0 if self.gripping else self.empty_grips + 1
+        self._closing = target < current - 1e-6
         self._target = target
         self.missed = False
         self.moving = True

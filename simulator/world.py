@@ -634,13 +634,19 @@ class BaxterWorld:
         ]
 
     def refill_if_needed(self, n_objects: int | None = None, split: str = "train") -> bool:
-        """Reset the scene when fewer than ``scene.refill_below`` objects remain or any fell off.
+        """Reset the scene when fewer than ``scene.refill_below`` objects remain, any fell off, or
+        an arm's last ``scene.refill_after_empty_grips`` grips all held nothing (a table left
+        with objects too small or too wide for the gripper would stall collection).
 
         Returns:
             True when the scene was reset.
         """
+        scene = self.config.scene
         on_table = len(self.objects_on_table())
-        if on_table >= max(1, self.config.scene.refill_below) and not self.objects_fell_off():
+        stuck = scene.refill_after_empty_grips > 0 and any(
+            g.empty_grips >= scene.refill_after_empty_grips for g in self._grippers.values()
+        )
+        if on_table >= max(1, scene.refill_below) and not self.objects_fell_off() and not stuck:
             return False
         self.reset_scene(n_objects, split)
         return True

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -44,6 +46,7 @@ class Browser:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its renderer and helper processes go with it on close
         )
         port_file = Path(self._profile.name, "DevToolsActivePort")
         deadline = time.monotonic() + 30
@@ -102,14 +105,19 @@ class Browser:
         return path
 
     def close(self) -> None:
+        """Ends Chromium's whole process group before removing the profile: a helper process
+        still writing there would make the removal fail."""
         self._stack.close()
-        if self.process.poll() is None:
-            self.process.terminate()
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=wait)
+                break
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # helpers that outlived the main one
         self._profile.cleanup()
 
     def __enter__(self) -> Browser:

@@ -245,7 +245,16 @@ class SdkClient:
         end = self.sim_time() + seconds
         self.wait_for(lambda: self.sim_time() >= end, timeout, f"{seconds} s of robot time")
 
-    def endpoint(self, side: str) -> np.ndarray:
+    def endpoint(self, side: str, timeout: float = 10.0) -> np.ndarray:
+        """The endpoint position from a state no older than the latest joint states (the two
+        topics arrive one after the other, so the last endpoint state may be a period behind)."""
+        now = self.sim_time()
+
+        def fresh():
+            stamp = self.get(f"endpoint_{side}").header.stamp
+            return stamp.sec + stamp.nanosec * 1e-9 >= now - 1e-6
+
+        self.wait_for(fresh, timeout, f"the {side} endpoint state")
         p = self.get(f"endpoint_{side}").pose.position
         return np.array([p.x, p.y, p.z])
 

@@ -19,10 +19,10 @@ from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
 
 
-def tidy_up(config, log):
+def tidy_up(config, log, chooser=None, grasps=3):
     """Enable the robot, then make three grasp trials with the left arm (as in the README)."""
     three_grasps = py_trees.decorators.Repeat(
-        "Three grasps", trial_subtree("left", config, log), num_success=3
+        "Three grasps", trial_subtree("left", config, log, chooser=chooser), num_success=grasps
     )
     task = py_trees.composites.Sequence(
         "Tidy up", memory=True, children=[EnableRobot(config.robot), three_grasps]
@@ -30,7 +30,8 @@ def tidy_up(config, log):
     return with_robot_topics("Root", config, ["left"], task)
 
 
-def test_readme_composition_runs_three_trials(tmp_path):
+def run_on_the_simulator(tmp_path, make_root) -> TrialStore:
+    """Ticks ``make_root(config, log)`` against the simulated Baxter until it succeeds."""
     config = load_config(
         overrides={"simulator.objects.folder": "builtin:primitives", "simulator.seed": 3}
     )
@@ -46,7 +47,7 @@ def test_readme_composition_runs_three_trials(tmp_path):
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     try:
-        tree = RosBehaviourTree(tidy_up(config, log))
+        tree = RosBehaviourTree(make_root(config, log))
         tree.setup(node=node, timeout=60.0)
         done = threading.Event()
 
@@ -68,7 +69,26 @@ def test_readme_composition_runs_three_trials(tmp_path):
         node.destroy_node()
         rclpy.shutdown(context=context)
         sim.shutdown()
+    return store
+
+
+def test_readme_composition_runs_three_trials(tmp_path):
+    store = run_on_the_simulator(tmp_path, tidy_up)
     outcomes = [(t.arm, t.outcome, t.message[:60]) for t in store.trials(labelled_only=False)]
     assert store.count() == 3, outcomes
     assert {t.arm for t in store.trials(labelled_only=False)} == {"left"}
+    store.close()
+
+
+def test_a_chooser_that_never_chooses_logs_no_trial(tmp_path):
+    """E.g. a scorer that never answers: no grasp, so nothing to log (and no crash), and the
+    subtree recovers as after any failure."""
+
+    def broken(side, config):
+        return py_trees.behaviours.Failure("Scorer never answers")
+
+    store = run_on_the_simulator(
+        tmp_path, lambda config, log: tidy_up(config, log, chooser=broken, grasps=2)
+    )
+    assert list(store.trials(labelled_only=False)) == []
     store.close()

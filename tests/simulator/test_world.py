@@ -47,6 +47,25 @@ def test_fallen_object_triggers_refill(world, make_box, top):
     assert len(world.objects()) == world.config.scene.n_objects
 
 
+def test_a_run_of_empty_grips_triggers_refill(make_config, make_box, top):
+    world = BaxterWorld(make_config(scene={"refill_after_empty_grips": 3}))
+    world.enable()
+    world.place_objects([(make_box(), (0.6, 0.1, top + 0.025), (0, 0, 0, 1))])
+    gripper = world.gripper("left")
+    gripper.calibrate()
+    for attempt in range(3):
+        assert not world.refill_if_needed(), f"refilled after {attempt} empty grips"
+        gripper.grip()
+        world.step_until(lambda: not gripper.moving, 1.5)
+        assert gripper.missed
+        gripper.release()
+        world.step_until(lambda: not gripper.moving, 1.0)
+    assert gripper.empty_grips == 3
+    assert world.refill_if_needed(n_objects=2)
+    assert len(world.objects()) == 2 and world.gripper("left").empty_grips == 0
+    world.close()
+
+
 def _episode(make_config, seed):
     world = BaxterWorld(make_config(), seed=seed)
     world.reset_scene(5)
