@@ -29,7 +29,9 @@ class SimNodeConfig(StrictModel):
     hand_cameras: bool = Field(False, description="also render and publish the hand cameras")
     start_enabled: bool = Field(False, description="the real robot starts disabled")
     auto_refill: bool = Field(
-        True, description="refill the table when it is empty or objects fell off (the human)"
+        True,
+        description="refill the table when it is empty, objects fell off or an arm's grips keep "
+        "coming up empty (the human)",
     )
     split: Literal["train", "novel"] = Field("train", description="object split on the table")
     viewer: bool = Field(False, description="open MuJoCo's interactive viewer (needs a display)")
