@@ -101,14 +101,7 @@ def ros_trial(client: SdkClient, x: float, y: float, theta: float, top: float) -
 
     release = client.gripper_command("left", EndEffectorCommand.CMD_RELEASE)
     client.move_to("left", above, stall=STALL_SPEED)
-    client.wait_for(
-        lambda: (
-            client.get("gripper_left").command_sequence == release
-            and not client.get("gripper_left").moving
-        ),
-        30,
-        "the gripper to open",
-    )
+    client.wait_gripper("left", release)
     ros_follow(client, down_path)
     client.run_gripper("left", EndEffectorCommand.CMD_GRIP)
     ros_follow(client, up_path)

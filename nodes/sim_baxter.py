@@ -110,14 +110,17 @@ class Pace:
         self.period = 1.0 / rate
         self.wall_period = 1.0 / max_rate_wall if max_rate_wall > 0 else 0.0
         self.next_sim = self.next_wall = -math.inf
+        self.flags: tuple | None = None  # as last sent
 
-    def due(self, sim_now: float, wall_now: float, changed: bool = False) -> bool:
-        """``changed``: the state changed in a way a client waits for (a flag), so it goes out
-        at the robot's rate whatever the wall-clock cap."""
+    def due(self, sim_now: float, wall_now: float, flags: tuple | None = None) -> bool:
+        """``flags``: what a client waits for (gripper moving, robot enabled, ...); when they
+        differ from the last sent, the state goes out at the robot's rate whatever the cap."""
+        changed = flags is not None and flags != self.flags
         if sim_now + 1e-6 < self.next_sim or (wall_now < self.next_wall and not changed):
             return False
         self.next_sim = sim_now + self.period
         self.next_wall = wall_now + self.wall_period
+        self.flags = flags
         return True
 
 
@@ -135,7 +138,6 @@ class SimulatedBaxter(Node):
         self._last_errors: dict[str, str] = {}
         self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
         self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
-        self._published: dict[str, tuple] = {}  # the flags last sent, per gripper and robot
         self.world.reset_scene(split=self.ros.split)
         self.world.enable(self.ros.start_enabled)
         self._make_interface()
@@ -401,10 +403,12 @@ class SimulatedBaxter(Node):
                 if joints.due(now, wall):
                     self._publish_joint_states(now)
                 for side in SIDES:
-                    if grippers[side].due(now, wall, self._gripper_changed(side)):
-                        self._publish_gripper_state(side, now)
-                if robot_state.due(now, wall, self._robot_state_changed()):
-                    self._publish_robot_state()
+                    flags = self._gripper_flags(side)
+                    if grippers[side].due(now, wall, flags):
+                        self._publish_gripper_state(side, now, flags)
+                flags = self._robot_state_flags()
+                if robot_state.due(now, wall, flags):
+                    self._publish_robot_state(flags)
                 if camera.due(now, wall) and self._camera_watched():
                     self._publish_cameras(now)
                 refill_due = ros.auto_refill and refill.due(now, wall)
@@ -495,11 +499,7 @@ class SimulatedBaxter(Node):
             self._gripper_command[side].sequence,
         )
 
-    def _gripper_changed(self, side: str) -> bool:
-        return self._gripper_flags(side) != self._published.get(side)
-
-    def _publish_gripper_state(self, side: str, now: float) -> None:
-        self._published[side] = flags = self._gripper_flags(side)
+    def _publish_gripper_state(self, side: str, now: float, flags: tuple) -> None:
         if not self.gripper_pubs[side].get_subscription_count():
             return
         enabled, calibrated, ready, moving, gripping, missed, error, _ = flags
@@ -532,11 +532,8 @@ class SimulatedBaxter(Node):
         world = self.world
         return (world.is_commandable(), world.enabled, world.stopped, self._estop_button)
 
-    def _robot_state_changed(self) -> bool:
-        return self._robot_state_flags() != self._published.get("robot")
-
-    def _publish_robot_state(self) -> None:
-        self._published["robot"] = ready, enabled, stopped, button = self._robot_state_flags()
+    def _publish_robot_state(self, flags: tuple) -> None:
+        ready, enabled, stopped, button = flags
         msg = AssemblyState(ready=ready, enabled=enabled, stopped=stopped)
         if stopped:
             msg.estop_button = (

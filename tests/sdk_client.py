@@ -151,15 +151,17 @@ class SdkClient:
         return self._sequence
 
     def run_gripper(self, side: str, command: str, timeout: float = 30.0) -> EndEffectorState:
-        """The command, then wait until the gripper has taken it and stopped (as the tree's
-        ``GripperCommand``); returns that state."""
-        sequence = self.gripper_command(side, command)
+        """The command, then ``wait_gripper`` for it (as the tree's ``GripperCommand``)."""
+        return self.wait_gripper(side, self.gripper_command(side, command), timeout)
+
+    def wait_gripper(self, side: str, sequence: int, timeout: float = 30.0) -> EndEffectorState:
+        """Until the gripper has taken command ``sequence`` and stopped; returns that state."""
 
         def done():
             state = self.get(f"gripper_{side}")
             return state.command_sequence == sequence and not state.moving
 
-        self.wait_for(done, timeout, f"the {side} gripper to {command}")
+        self.wait_for(done, timeout, f"the {side} gripper to finish command {sequence}")
         return self.get(f"gripper_{side}")
 
     def calibrate(self, side: str, timeout: float = 30.0) -> None:

@@ -29,8 +29,9 @@ def test_pace_keeps_the_robots_rate_and_the_wall_clock_cap():
     assert pace.due(0.0, 0.0)
     assert not pace.due(0.005, 1.0), "faster than the robot's 100 Hz of simulated time"
     assert not pace.due(0.5, 0.05), "more than 10 a wall second"
-    assert pace.due(0.5, 0.05, changed=True), "a changed flag goes out at the robot's rate"
-    assert not pace.due(0.505, 0.06, changed=True)
+    assert pace.due(0.5, 0.05, flags=(True,)), "a changed flag goes out at the robot's rate"
+    assert not pace.due(0.505, 0.06, flags=(False,))
+    assert not pace.due(0.52, 0.07, flags=(True,)), "unchanged flags wait for the cap"
     assert pace.due(0.6, 0.16)
     uncapped = Pace(rate=100.0)
     assert all(uncapped.due(0.01 * i, 0.0) for i in range(1000)), "float steps of 10 ms"
