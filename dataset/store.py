@@ -25,6 +25,7 @@ readings; the price is ~4 bytes per pixel (0.9 MB at 640x360, 8.3 MB at 1920x108
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import io
@@ -106,6 +107,12 @@ CREATE TABLE trials (
 CREATE INDEX trials_by_stage ON trials(stage, arm);
 CREATE INDEX trials_by_scene ON trials(scene_id);
 """
+# One transaction (DDL is transactional in SQLite): a crash leaves no half schema.
+_INIT = (
+    f"BEGIN IMMEDIATE;{_SCHEMA}"
+    f"INSERT INTO meta VALUES ('format', '{FORMAT}');"
+    f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
+)
 _TRIAL_COLUMNS = (
     "trial_id, session_id, scene_id, stage, arm, chooser, outcome, roi_x, roi_y, roi_w, roi_h, "
     "u, v, angle, angle_bin, gx, gy, gz, gqx, gqy, gqz, gqw, force, gripper_position, "
@@ -131,6 +138,10 @@ class StoreDamagedError(StoreError):
 
 class StoreBusyError(StoreError):
     """Another process holds the store open for writing."""
+
+
+class StoreFullError(StoreError):
+    """The disk (or quota) holding the store is full; what was committed before stays intact."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +247,7 @@ class TrialStore:
         self._conn = conn
         self._lock_fd = lock_fd
         self._mutex = threading.RLock()  # one connection shared by the caller's threads
+        self.disk_full: StoreFullError | None = None  # set by a failed write: a writer stops
 
     # ---------------------------------------------------------------- opening and closing
 
@@ -264,6 +276,8 @@ class TrialStore:
             root.mkdir(parents=True, exist_ok=True)
             lock_fd = _lock(root)
         try:
+            if not readonly and not db.exists():
+                _create_database(db)
             conn = _connect(db, readonly)
             _check_or_init_schema(conn, root, create)
             store = cls(root, conn, lock_fd)
@@ -365,8 +379,16 @@ class TrialStore:
             raise StoreError(f"{self.root}: OpenCV could not encode the RGB image as PNG")
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(depth), allow_pickle=False)
-        rgb_sha = _write_durably(self.root / rgb_file, png.tobytes())
-        depth_sha = _write_durably(self.root / depth_file, buffer.getvalue())
+        written: list[Path] = []
+        try:
+            rgb_sha = _write_durably(self.root / rgb_file, png.tobytes(), written)
+            depth_sha = _write_durably(self.root / depth_file, buffer.getvalue(), written)
+        except OSError as e:
+            for path in written:  # unreferenced now: free their space at once
+                path.unlink(missing_ok=True)
+            if e.errno in _FULL_ERRNOS:
+                raise self._full(f"cannot write {e.filename}: {e.strerror}") from e
+            raise
         with self._write() as conn:
             conn.execute(
                 f"INSERT INTO scenes VALUES ({', '.join('?' * 20)})",
@@ -569,17 +591,31 @@ class TrialStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; ``BEGIN IMMEDIATE`` so a reader never upgrades mid-way."""
+        """One write transaction; ``BEGIN IMMEDIATE`` so a reader never upgrades mid-way.
+
+        A failed statement or COMMIT rolls back (SQLite may already have done so on a full disk).
+        """
         self._check_writable()
         with self._mutex:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("COMMIT")
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError) and _disk_full(e):
+                    raise self._full(f"cannot write {self.root / DB_NAME}: {e}") from e
                 raise
-            conn.execute("COMMIT")
+
+    def _full(self, what: str) -> StoreFullError:
+        """The error for a full disk, remembered so that the writing process can stop."""
+        self.disk_full = StoreFullError(
+            f"{self.root}: disk full: {what}; every committed trial is kept: free space on "
+            "this disk and run the same command again to continue"
+        )
+        return self.disk_full
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -614,6 +650,8 @@ class TrialStore:
 
     def _remove_leftovers(self) -> None:
         """Delete what a killed writer left: temporary files and images no row references."""
+        for tmp in self.root.glob(f".{DB_NAME}.*{TMP_SUFFIX}*"):  # a creation cut short
+            tmp.unlink()
         files = list(self._scene_files())
         if not files:
             return
@@ -671,16 +709,40 @@ def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+def _create_database(db: Path) -> None:
+    """The schema is written under a temporary name and renamed into place, so a reader never
+    finds ``trials.sqlite`` without its tables (a store being created looked like another
+    program's database). Closing the only connection folds the WAL back into the file."""
+    tmp = db.with_name(f".{db.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_INIT)
+        finally:
+            conn.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, db)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+    dir_fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _check_or_init_schema(conn: sqlite3.Connection, root: Path, create: bool) -> None:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables and create:
-            # One transaction (DDL is transactional in SQLite): a crash leaves no half schema.
-            conn.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}"
-                f"INSERT INTO meta VALUES ('format', '{FORMAT}');"
-                f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
-            )
+        if not tables and create:  # an empty database (a writer of an older version was killed)
+            conn.executescript(_INIT)
             return
         if "meta" not in tables:
             raise NotAStoreError(f"{root}: {DB_NAME} is an SQLite database but not a trial store")
@@ -710,19 +772,38 @@ def _open_error(root: Path, error: sqlite3.DatabaseError) -> StoreError:
     return StoreDamagedError(f"{root}: cannot read {DB_NAME}: {error}")
 
 
-def _write_durably(path: Path, data: bytes) -> str:
-    """Temp name, fsync, rename, fsync the directory: the final name never holds a partial file."""
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _write_durably(path: Path, data: bytes, written: list[Path] | None = None) -> str:
+    """Temp name, fsync, rename, fsync the directory: the final name never holds a partial file.
+
+    A failed write removes its temporary file (on a full disk it holds the space others need);
+    ``written`` gets ``path`` once it is in place.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            e.filename = str(path)
+        raise
+    if written is not None:
+        written.append(path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

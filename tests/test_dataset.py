@@ -296,6 +296,41 @@ def test_orphan_and_temporary_files_are_reported_then_removed_by_the_next_writer
         assert store.scene(scene_id).rgb.shape == (H, W, 3)
 
 
+def test_a_store_being_created_is_never_seen_without_its_tables(tmp_path, monkeypatch):
+    """Readers poll a store while its writer creates it: ``trials.sqlite`` appears whole, by a
+    rename, or not at all. A creation cut short leaves only a temporary file, which readers do
+    not take for the store and the next writer removes."""
+    import sqlite3
+
+    from supersize_grasp.dataset import store as store_module
+
+    root = tmp_path / "s"
+    renamed = []
+    real_replace = os.replace
+
+    def replace(src, dst):  # the moment the database gets its name
+        if Path(dst).name == DB_NAME:
+            assert not Path(dst).exists()
+            with sqlite3.connect(f"file:{src}?mode=ro", uri=True) as conn:
+                assert dict(conn.execute("SELECT key, value FROM meta"))["format"]
+            renamed.append(Path(src).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store_module.os, "replace", replace)
+    TrialStore.open(root).close()
+    monkeypatch.undo()
+    assert len(renamed) == 1 and renamed[0].startswith(f".{DB_NAME}.")
+
+    cut_short = tmp_path / "cut"
+    cut_short.mkdir()
+    leftover = cut_short / f".{DB_NAME}.0123abcd.tmp"
+    sqlite3.connect(leftover).execute("CREATE TABLE meta (key, value)").connection.close()
+    with pytest.raises(NotAStoreError, match=f"no {DB_NAME}"):
+        TrialStore.open(cut_short, readonly=True)
+    with TrialStore.open(cut_short) as store:
+        assert store.check_integrity() == [] and not leftover.exists()
+
+
 def test_what_is_not_a_store_is_refused_naming_the_path(tmp_path, capsys):
     with pytest.raises(NotAStoreError, match=str(tmp_path / "missing")):
         TrialStore.open(tmp_path / "missing", create=False)
