@@ -10,12 +10,19 @@ recorded by `collect` (<data>/sessions/<session>.mcap). Any number of browsers m
 It listens on 127.0.0.1 only, unless --host says otherwise. From another computer, forward the
 port over SSH rather than opening it:  ssh -L 8765:localhost:8765 robot-pc  and browse
 http://localhost:8765/ there. Stop it with Ctrl-C.
+
+It answers only to the names localhost, 127.0.0.1, [::1], the --host given and each --allow-host,
+with its own port: a page of another site whose name resolves to this computer (DNS rebinding)
+gets 403, and the refusal is logged. With --host 0.0.0.0 this computer's names and addresses are
+not known in advance: name those other computers browse to, e.g.
+  supersize-grasp view --host 0.0.0.0 --allow-host robot-pc --allow-host 192.168.1.20
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -30,7 +37,16 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this computer)",
+        help="address to listen on (default 127.0.0.1: this computer; 0.0.0.0: all interfaces,"
+        " then name this computer with --allow-host)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this host name or address, e.g. robot-pc or 192.168.1.20"
+        " (repeatable); only localhost, 127.0.0.1, [::1] and --host are answered otherwise",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"0: any free port (default {DEFAULT_PORT})"
@@ -58,10 +74,16 @@ def run(args, config) -> int:
     from supersize_grasp.viewer.assets import AssetError
     from supersize_grasp.viewer.model import Timeline
     from supersize_grasp.viewer.recording import RecordingError, load_recording
-    from supersize_grasp.viewer.server import ViewerHub
+    from supersize_grasp.viewer.server import WILDCARDS, ViewerHub, host_name
 
     if not 0 <= args.port <= 65535:
         return _fail(f"--port {args.port}: not a port number (0-65535)")
+    named = [] if args.host in WILDCARDS else [("--host", args.host)]
+    for option, name in named + [("--allow-host", name) for name in args.allow_host]:
+        try:
+            host_name(name)
+        except ValueError as e:
+            return _fail(f"{option} {e}")
     if args.history < 1:
         return _fail(f"--history {args.history}: keep at least 1 snapshot")
     try:
@@ -83,11 +105,12 @@ def _fail(message: str) -> int:
 
 
 async def _serve(hub, args) -> int:
-    from supersize_grasp.viewer.server import LiveSource, start_server
+    from supersize_grasp.viewer.server import WILDCARDS, LiveSource, start_server
 
+    logging.basicConfig(format="supersize-grasp view: %(message)s", level=logging.WARNING)
     loop = asyncio.get_running_loop()
     try:
-        server = await start_server(hub, args.host, args.port)
+        server = await start_server(hub, args.host, args.port, args.allow_host)
     except OSError as e:
         reason = "address already in use" if e.errno == errno.EADDRINUSE else e.strerror or e
         print(
@@ -103,9 +126,18 @@ async def _serve(hub, args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     host, port = server.sockets[0].getsockname()[:2]
+    if args.host in WILDCARDS:  # not a name the viewer answers to
+        host = "::1" if ":" in host else "127.0.0.1"
     shown = f"[{host}]" if ":" in host else host
     what = f"{len(hub.timeline)} snapshots of {hub.source}" if live is None else hub.source
     print(f"viewer on http://{shown}:{port}/ ({hub.mode}: {what}); Ctrl-C to stop", flush=True)
+    if args.host in WILDCARDS or args.allow_host:
+        names = ", ".join(sorted(hub.allowlist.names))
+        print(
+            f"listening on {args.host or 'all addresses'}, answering to {names} only"
+            " (--allow-host NAME adds a name)",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

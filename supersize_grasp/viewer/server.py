@@ -6,6 +6,10 @@ hands each message to the loop with ``call_soon_threadsafe``, so the timeline ne
 browser gets the same pushes (frames, trial views, trials, whether the tree node is there) and
 asks for what it steps to (a frame, the transitions around it) on its own.
 
+It answers only to the Host names of a :class:`HostAllowlist` (with the port it listens on), and
+a WebSocket or request with an Origin only from one of them: a page of another site whose name
+resolves to this computer (DNS rebinding) gets 403 and cannot read the tree, blackboard or images.
+
 WebSocket protocol (JSON text):
     server -> page: ``hello`` (mode, source, frame range, trials, behaviour names), ``frame``
     (pushed: the newest, live; or the answer to ``get``), ``transitions``, ``trial``,
@@ -18,10 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import logging
 import os
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
@@ -35,11 +43,26 @@ from websockets.http11 import Request, Response
 from .assets import page_includes, py_trees_js_assets
 from .model import Timeline
 
-__all__ = ["LiveSource", "ViewerHub", "start_server"]
+__all__ = [
+    "LOCAL_HOSTS",
+    "WILDCARDS",
+    "HostAllowlist",
+    "LiveSource",
+    "ViewerHub",
+    "host_name",
+    "start_server",
+]
 
 TRANSITION_ROWS = 200  # rows per transitions answer: the table scrolls around the shown frame
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".jpg": "image/jpeg"}
 _MAX_REQUEST = 4096  # bytes: the page sends small requests only
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # always answered to
+WILDCARDS = ("", "0.0.0.0", "::")  # addresses to listen on, never a name a browser uses
+_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
+_HOST_PORT = re.compile(r"(?P<name>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]{1,5}))?")
+_SHOWN = 100  # characters of a refused header kept in the log
+
+_log = logging.getLogger(__name__)
 
 
 def _static(name: str) -> bytes:
@@ -58,6 +81,73 @@ def _response(status: HTTPStatus, body: bytes, content_type: str = "text/plain")
     return Response(status.value, status.phrase, headers, body)
 
 
+def host_name(text: str) -> str:
+    """``text`` as allowlists keep it: lower case, IPv6 in brackets; ``ValueError`` says why not."""
+    name = text.lower()
+    address = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    if ":" in address:
+        with contextlib.suppress(ValueError):
+            return f"[{ipaddress.IPv6Address(address).compressed}]"
+    elif _NAME.fullmatch(name):
+        return name
+    raise ValueError(
+        f"{text!r} is not a host name or address: give the name alone, without scheme or port"
+        " (e.g. robot-pc, 192.168.1.20, [fe80::1])"
+    )
+
+
+def _host_port(value: str, default_port: int) -> tuple[str, int] | None:
+    match = _HOST_PORT.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        name = host_name(match["name"])
+    except ValueError:
+        return None
+    return name, int(match["port"]) if match["port"] else default_port
+
+
+@dataclass(frozen=True)
+class HostAllowlist:
+    """The ``host:port`` values the viewer answers to, against DNS rebinding.
+
+    A browser sends the name it was given in the Host header, so a page of ``evil.example`` whose
+    name resolves to 127.0.0.1 still says ``Host: evil.example``; only names this computer is
+    known by pass. Listening on a wildcard (0.0.0.0) names nothing: the computer's own names and
+    addresses have to be given (``extra``).
+    """
+
+    names: frozenset[str]
+    ports: frozenset[int]
+
+    @classmethod
+    def for_server(
+        cls, host: str, ports: Iterable[int], extra: Iterable[str] = ()
+    ) -> HostAllowlist:
+        """Loopback names, ``host`` unless a wildcard, and ``extra`` (``ValueError``: a bad one)."""
+        names = {*LOCAL_HOSTS, *(host_name(name) for name in extra)}
+        if host not in WILDCARDS:
+            names.add(host_name(host))
+        return cls(frozenset(names), frozenset(ports))
+
+    def allows_host(self, value: str | None, default_port: int = 80) -> bool:
+        """Whether a Host header (``name[:port]``) names this server."""
+        split = None if value is None else _host_port(value, default_port)
+        return split is not None and split[0] in self.names and split[1] in self.ports
+
+    def allows_origin(self, value: str) -> bool:
+        """Whether an Origin header is a page this server served (plain HTTP, an allowed host)."""
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return False
+        return (
+            parts.scheme == "http"
+            and not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
+            and self.allows_host(parts.netloc)
+        )
+
+
 class ViewerHub:
     """The timeline and the browsers watching it; every method runs on the loop's thread.
 
@@ -69,6 +159,7 @@ class ViewerHub:
 
     def __init__(self, timeline: Timeline, mode: str, source: str) -> None:
         self.timeline, self.mode, self.source = timeline, mode, source
+        self.allowlist: HostAllowlist | None = None  # set once listening; until then all refused
         self.clients: set[ServerConnection] = set()
         self.publishers = 0
         assets = py_trees_js_assets()
@@ -90,18 +181,40 @@ class ViewerHub:
     # --------------------------------------------------------------- HTTP
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Plain HTTP for everything but ``/ws``; same-origin WebSockets only."""
+        """Plain HTTP for everything but ``/ws``, to allowed Host and Origin names only."""
+        refused = self._refusal(request)
+        if refused is not None:
+            _log.warning(
+                "refused %s from %s: not one of %s (--allow-host NAME adds a name)",
+                refused,
+                _shown(connection.remote_address[0]) if connection.remote_address else "?",
+                ", ".join(sorted(self.allowlist.names)) if self.allowlist else "(not listening)",
+            )
+            return _response(
+                HTTPStatus.FORBIDDEN,
+                f"{refused} is not allowed: to browse the viewer under another name, start it"
+                " with --allow-host NAME\n".encode(),
+            )
         path = urlsplit(request.path).path
         if path == "/ws":
-            origin = request.headers.get("Origin")
-            if origin is not None and urlsplit(origin).netloc != request.headers.get("Host"):
-                return _response(HTTPStatus.FORBIDDEN, b"cross-origin WebSocket refused\n")
             return None  # the handshake goes on
         body = self._resource(path)
         if body is None:
             return _response(HTTPStatus.NOT_FOUND, b"not found\n")
         content_type = "text/html" if path == "/" else _TYPES[os.path.splitext(path)[1]]
         return _response(HTTPStatus.OK, body, content_type)
+
+    def _refusal(self, request: Request) -> str | None:
+        """What names another site in ``request`` (its Host, or Origin), None when nothing."""
+        hosts = request.headers.get_all("Host")
+        origins = request.headers.get_all("Origin")
+        host = f"Host {', '.join(map(_shown, hosts)) or '(none)'}"
+        allow = self.allowlist
+        if allow is None or len(hosts) != 1 or not allow.allows_host(hosts[0]):
+            return host
+        if len(origins) > 1 or (origins and not allow.allows_origin(origins[0])):
+            return f"Origin {', '.join(map(_shown, origins))} (with {host})"
+        return None
 
     def _resource(self, path: str) -> bytes | None:
         if path == "/":
@@ -260,9 +373,18 @@ class LiveSource:
         self.context.try_shutdown()
 
 
-async def start_server(hub: ViewerHub, host: str, port: int) -> Server:
-    """Listening (``port`` 0: a free one); raises ``OSError`` when the address is taken."""
-    return await serve(
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")
+
+
+async def start_server(
+    hub: ViewerHub, host: str, port: int, allow_hosts: Iterable[str] = ()
+) -> Server:
+    """Listening (``port`` 0: a free one) and answering to the loopback names, ``host`` and
+    ``allow_hosts`` only; raises ``OSError`` when the address is taken, ``ValueError`` for a
+    name that is not one."""
+    allowlist = HostAllowlist.for_server(host, (), allow_hosts)
+    server = await serve(
         hub.handler,
         host,
         port,
@@ -270,3 +392,6 @@ async def start_server(hub: ViewerHub, host: str, port: int) -> Server:
         max_size=_MAX_REQUEST,
         compression=None,  # frames are small and local; deflate costs CPU the tree needs
     )
+    # port 0 on a name with several addresses gives each socket a port of its own
+    hub.allowlist = replace(allowlist, ports=frozenset(s.getsockname()[1] for s in server.sockets))
+    return server
