@@ -16,7 +16,7 @@ from sensor_msgs.msg import JointState
 
 from supersize_grasp.config import Config
 
-from .robot import JOINTS_KEY, STATE_KEY, EnableRobot, gripper_key, robot_ready
+from .robot import JOINTS_KEY, STATE_KEY, EnableRobot, RobotLink, gripper_key, robot_ready
 from .ros.subscribers import ToBlackboard
 from .trial import GripperHistory, RepeatUntil, TrialLog, trial_subtree
 
@@ -27,10 +27,13 @@ def topics_to_blackboard(config: Config, sides: list[str]) -> py_trees.behaviour
         ToBlackboard("Robot state", robot.state_topic, AssemblyState, STATE_KEY),
         ToBlackboard("Joint states", robot.joint_states_topic, JointState, JOINTS_KEY),
     ]
+    watched = {STATE_KEY: robot.state_topic, JOINTS_KEY: robot.joint_states_topic}
     for side in sides:
         topic = robot.topic(robot.gripper_state_topic, side)
         children.append(ToBlackboard(f"Gripper {side}", topic, EndEffectorState, gripper_key(side)))
         children.append(GripperHistory(side, config))
+        watched[gripper_key(side)] = topic
+    children.append(RobotLink(robot, watched))
     return py_trees.composites.Parallel(
         "Topics2BB",
         policy=py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=False),

@@ -36,6 +36,28 @@ from .scene import Scene
 from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
 
 POLICIES = ("sample", "greedy")
+WARN_PERIOD = 10.0  # s between warnings that the scorer is missing
+
+
+def check_answer(answer: ScoreGrasps.Response, num_candidates: int) -> np.ndarray:
+    """The answer's (N, bins) scores, once its fields agree; ``ValueError`` naming the field."""
+    if answer.num_angle_bins == 0:
+        raise ValueError("num_angle_bins is 0")
+    n = len(answer.candidate_u)
+    if n != num_candidates or len(answer.candidate_v) != n:
+        raise ValueError(
+            f"{n} candidate_u and {len(answer.candidate_v)} candidate_v for {num_candidates} "
+            "candidates asked"
+        )
+    scores = np.asarray(answer.scores, dtype=np.float64)
+    if scores.size != n * answer.num_angle_bins:
+        raise ValueError(f"{scores.size} scores for {n} candidates x {answer.num_angle_bins} bins")
+    pixels = np.concatenate([np.asarray(answer.candidate_u), np.asarray(answer.candidate_v)])
+    if not np.isfinite(pixels).all():
+        raise ValueError("candidate_u/candidate_v hold values that are not finite")
+    if not (np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()):
+        raise ValueError("scores hold values that are not probabilities (NaN, inf or outside 0-1)")
+    return scores.reshape(n, answer.num_angle_bins)
 
 
 def scene_request(scene: Scene) -> ScoreGrasps.Request:
@@ -58,7 +80,12 @@ def scene_request(scene: Scene) -> ScoreGrasps.Request:
 
 
 class ChooseLearnedGrasp(TrialBehaviour):
-    """Asks the scoring node for the graspability of patches on a region and picks a grasp."""
+    """Asks the scoring node for the graspability of patches on a region and picks a grasp.
+
+    With no scorer it waits (RUNNING), warning every ``WARN_PERIOD`` s. A scorer that dies
+    during a query, does not answer within ``learning.scorer_timeout`` (wall clock), refuses or
+    answers nonsense fails the choice with the reason and leaves no grasp, so no trial is logged.
+    """
 
     def __init__(self, side: str, config: Config, policy: str, seed: int) -> None:
         if policy not in POLICIES:
@@ -76,7 +103,10 @@ class ChooseLearnedGrasp(TrialBehaviour):
 
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
-        self.client = self.node.create_client(ScoreGrasps, self.config.learning.scorer_service)
+        self.service = self.config.learning.scorer_service
+        self.client = self.node.create_client(ScoreGrasps, self.service)
+        self.missing_since: float | None = None  # wall clock; spans trials
+        self.warned = 0.0
 
     def initialise(self) -> None:
         super().initialise()
@@ -84,8 +114,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.phase = "score"
         self.heat_map: GraspScores | None = None
         self.top: list[tuple[float, float, int, float, Region]] = []
-        # Wall clock: the scorer computes in wall time even when the robot clock runs faster.
-        self.deadline = time.monotonic() + self.config.learning.scorer_timeout
+        self.deadline = 0.0
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
         n = self.config.learning.num_patch_samples
@@ -104,23 +133,34 @@ class ChooseLearnedGrasp(TrialBehaviour):
     def update(self) -> Status:
         if self.future is None:
             if not self.client.service_is_ready():
-                return self._wait(f"waiting for {self.config.learning.scorer_service}")
+                return self._scorer_missing()
+            if self.missing_since is not None:
+                self.node.get_logger().info(f"{self.name}: {self.service} is back")
+                self.missing_since = None
             self.future = self.client.call_async(self.request)
+            # Wall clock: the scorer computes in wall time even when the robot clock runs faster.
+            self.deadline = time.monotonic() + self.config.learning.scorer_timeout
         if not self.future.done():
-            return self._wait(f"scoring {len(self.request.candidate_u)} patches")
+            return self._pending()
         answer = self.future.result()
         self.future = None
         if answer is None or not answer.success:
-            self.feedback_message = f"scoring failed: {answer.message if answer else 'no answer'}"
-            return Status.FAILURE
+            return self._fail(f"scoring failed: {answer.message if answer else 'no answer'}")
+        try:
+            scores = check_answer(answer, len(self.request.candidate_u))
+        except ValueError as e:
+            return self._fail(f"unusable answer from {self.service}: {e}")
         self.num_bins = answer.num_angle_bins
-        scores = np.reshape(np.asarray(answer.scores), (-1, self.num_bins))
         if self.phase == "score":  # the region's samples, not the re-ranking's neighbours
             u, v = np.asarray(answer.candidate_u), np.asarray(answer.candidate_v)
-            self.heat_map = GraspScores(u, v, scores)
+            self.heat_map = GraspScores(u, v, scores.astype(np.float32))
+        return self._pick(answer, scores)
+
+    def _pick(self, answer, scores: np.ndarray) -> Status:
         if self.policy == "sample":
-            flat = scores.ravel().astype(np.float64)
-            pick = int(self.rng.choice(flat.size, p=flat / flat.sum()))
+            flat = scores.ravel()
+            p = flat / flat.sum() if flat.sum() > 0 else None  # all zero: uniform
+            pick = int(self.rng.choice(flat.size, p=p))
             i, k = divmod(pick, answer.num_angle_bins)
             u, v = answer.candidate_u[i], answer.candidate_v[i]
             return self._choose(u, v, k, scores[i, k], self.candidate_regions[i])
@@ -143,7 +183,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
             vs += np.clip(v + dv, 0, height - 1).tolist()
         self.request.candidate_u, self.request.candidate_v = us, vs
         self.phase = "rerank"
-        return self._wait(f"re-ranking the best {len(self.top)}")
+        return self._running(f"re-ranking the best {len(self.top)}")
 
     def _choose_reranked(self, scores: np.ndarray) -> Status:
         n = self.config.learning.rerank_neighbours
@@ -173,14 +213,45 @@ class ChooseLearnedGrasp(TrialBehaviour):
         )
         return Status.SUCCESS
 
-    def _wait(self, message: str) -> Status:
+    def _pending(self) -> Status:
+        if not self.client.service_is_ready():  # the server died: its answer never comes
+            self.client.remove_pending_request(self.future)
+            self.future = None
+            return self._fail(f"{self.service} went away while scoring; waiting for it")
         if time.monotonic() > self.deadline:
-            self.feedback_message = (
-                f"{message}: no answer in {self.config.learning.scorer_timeout} s"
+            return self._fail(
+                f"scoring {len(self.request.candidate_u)} patches: no answer in "
+                f"{self.config.learning.scorer_timeout} s"
             )
-            return Status.FAILURE
+        return self._running(f"scoring {len(self.request.candidate_u)} patches")
+
+    def _scorer_missing(self) -> Status:
+        """No scorer: wait for it (every trial would fail alike), saying so plainly."""
+        now = time.monotonic()
+        if self.missing_since is None:
+            self.missing_since = self.warned = now
+            self.node.get_logger().warning(f"{self.name}: waiting for {self.service}")
+        elif now - self.warned >= WARN_PERIOD:
+            self.warned = now
+            self.node.get_logger().warning(
+                f"{self.name}: still waiting for {self.service} after "
+                f"{now - self.missing_since:.0f} s: is the grasp_scorer node running?"
+            )
+        return self._running(
+            f"waiting for {self.service} ({now - self.missing_since:.0f} s): "
+            "is the grasp_scorer node running?"
+        )
+
+    def _running(self, message: str) -> Status:
         self.feedback_message = message
         return Status.RUNNING
+
+    def _fail(self, message: str) -> Status:
+        """No grasp for this try: a trial without one is not logged."""
+        self.bb.set(key(self.side, "grasp"), None, overwrite=True)
+        self.feedback_message = message
+        self.node.get_logger().warning(f"{self.name} ({self.side}): {message}")
+        return Status.FAILURE
 
     def terminate(self, new_status: Status) -> None:
         super().terminate(new_status)

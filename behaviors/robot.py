@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ Status = py_trees.common.Status
 READ, WRITE = py_trees.common.Access.READ, py_trees.common.Access.WRITE
 STATE_KEY = "/robot/state"
 JOINTS_KEY = "/robot/joints"
+SILENT_KEY = "/robot/silent"  # what ``RobotLink`` found silent, e.g. "no /robot/state for 2.1 s"
 
 
 def gripper_key(side: str) -> str:
@@ -84,11 +86,58 @@ class RobotBehaviour(py_trees.behaviour.Behaviour):
             return default
 
 
+class RobotLink(RobotBehaviour):
+    """Clears robot states that stopped arriving, so that nothing acts or labels on them.
+
+    A dead simulator or ``ros1_bridge`` looks like silence: the last states stay on the
+    blackboard. A state that has not changed for ``robot.state_timeout`` wall seconds (the robot
+    clock stops too in simulation) is set to ``None``: the robot is then not ready, the tasks'
+    guard stops the running trials, and ``EnableRobot`` waits for the robot to come back. Ticked
+    after the ``ToBlackboard`` behaviours; always SUCCESS, what it found goes to ``/robot/silent``.
+    """
+
+    def __init__(self, robot: RobotConfig, keys: Mapping[str, str], name="Robot link") -> None:
+        """``keys``: blackboard key -> the topic it comes from (named in reports)."""
+        super().__init__(name, robot, read=list(keys), write=[*keys, SILENT_KEY])
+        self.keys = dict(keys)
+        self.bb.set(SILENT_KEY, "", overwrite=True)
+        self._last: dict[str, tuple[Any, float]] = {}
+        self._watched = -math.inf
+        self._lost = ""
+
+    def update(self) -> Status:
+        now = time.monotonic()
+        if now - self._watched > self.robot.state_timeout / 2:  # the tree itself stood still
+            self._last = {k: (msg, now) for k, (msg, _) in self._last.items()}
+        self._watched = now
+        silent, longest = [], 0.0
+        for key, topic in self.keys.items():
+            msg = self.read(key)
+            if msg is None:
+                continue
+            seen, since = self._last.get(key, (None, now))
+            if msg is not seen:
+                self._last[key] = (msg, now)
+            elif now - since > self.robot.state_timeout:
+                self.bb.set(key, None, overwrite=True)
+                silent.append(topic)
+                longest = max(longest, now - since)
+        lost = f"no {', '.join(silent)} for {longest:.1f} s: connection lost?" if silent else ""
+        if lost and not self._lost:
+            self.node.get_logger().error(f"{lost} The robot is not ready until they come back")
+        elif self._lost and not lost:
+            self.node.get_logger().info("robot states arrive again")
+        self._lost = lost
+        self.bb.set(SILENT_KEY, lost, overwrite=True)
+        self.feedback_message = lost or "robot states fresh"
+        return Status.SUCCESS
+
+
 class EnableRobot(RobotBehaviour):
     """Enables the motors (``/robot/set_super_enable``); waits, never overrides, an E-stop."""
 
     def __init__(self, robot: RobotConfig, name: str = "Enable robot") -> None:
-        super().__init__(name, robot, read=[STATE_KEY])
+        super().__init__(name, robot, read=[STATE_KEY, SILENT_KEY])
 
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
@@ -97,7 +146,8 @@ class EnableRobot(RobotBehaviour):
     def update(self) -> Status:
         state = self.read(STATE_KEY)
         if state is None:
-            self.feedback_message = f"waiting for {self.robot.state_topic}"
+            silent, waiting = self.read(SILENT_KEY), f"waiting for {self.robot.state_topic}"
+            self.feedback_message = f"{silent}; {waiting}" if silent else waiting
             return Status.RUNNING
         if state.stopped:
             self.feedback_message = "E-stop engaged: release it and reset the robot"

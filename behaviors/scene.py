@@ -1,13 +1,21 @@
-"""The head-camera capture used by a trial: colour, metric depth and the camera model."""
+"""The head-camera capture used by a trial: colour, metric depth and the camera model.
+
+The converters check what they are given (sizes against the data, encodings, intrinsics, poses)
+and raise ``ValueError`` naming the field: a camera driver or a client may send anything.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 
 from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
+
+COLOUR_ENCODINGS = ("rgb8", "bgr8")
+DEPTH_ENCODINGS = {"16UC1": (2, 0.001), "mono16": (2, 0.001), "32FC1": (4, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -24,37 +32,66 @@ class Scene:
         return f"Scene({w}x{h} at t={self.stamp:.3f})"
 
 
-def image_to_rgb(msg: Image) -> np.ndarray:
-    data = np.frombuffer(msg.data, np.uint8)
-    if msg.encoding == "rgb8":
-        return data.reshape(msg.height, msg.step)[:, : msg.width * 3].reshape(
-            msg.height, msg.width, 3
+def _rows(msg: Image, name: str, pixel_bytes: int) -> np.ndarray:
+    """The image's bytes as (height, step) rows, once its sizes agree with its data."""
+    if msg.width == 0 or msg.height == 0:
+        raise ValueError(f"{name}: empty image ({msg.width}x{msg.height})")
+    if msg.step < msg.width * pixel_bytes:
+        raise ValueError(
+            f"{name}.step {msg.step} is less than width {msg.width} x {pixel_bytes} bytes"
         )
-    if msg.encoding == "bgr8":
-        bgr = data.reshape(msg.height, msg.step)[:, : msg.width * 3].reshape(
-            msg.height, msg.width, 3
+    if len(msg.data) != msg.step * msg.height:
+        raise ValueError(
+            f"{name}.data holds {len(msg.data)} bytes, not step {msg.step} x height {msg.height}"
         )
-        return bgr[..., ::-1].copy()
-    raise ValueError(f"colour image encoding {msg.encoding!r} is not rgb8 or bgr8")
+    return np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)
 
 
-def image_to_depth(msg: Image) -> np.ndarray:
-    """Metres as float32 from 16UC1 (mm, Kinect) or 32FC1 (m, REP 118)."""
-    if msg.encoding in ("16UC1", "mono16"):
-        dtype, scale = np.dtype("<u2" if not msg.is_bigendian else ">u2"), 0.001
-    elif msg.encoding == "32FC1":
-        dtype, scale = np.dtype("<f4" if not msg.is_bigendian else ">f4"), 1.0
-    else:
-        raise ValueError(f"depth encoding {msg.encoding!r} is not 16UC1 or 32FC1")
-    rows = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)
-    values = rows[:, : msg.width * dtype.itemsize].copy().view(dtype).reshape(msg.height, msg.width)
+def image_to_rgb(msg: Image, name: str = "image") -> np.ndarray:
+    if msg.encoding not in COLOUR_ENCODINGS:
+        raise ValueError(f"{name}.encoding {msg.encoding!r} is not rgb8 or bgr8")
+    rows = _rows(msg, name, 3)
+    rgb = rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
+    return rgb[..., ::-1].copy() if msg.encoding == "bgr8" else rgb
+
+
+def image_to_depth(msg: Image, name: str = "depth") -> np.ndarray:
+    """Metres as float32 from 16UC1 (mm, Kinect) or 32FC1 (m, REP 118); 0 where not finite."""
+    if msg.encoding not in DEPTH_ENCODINGS:
+        raise ValueError(f"{name}.encoding {msg.encoding!r} is not 16UC1 or 32FC1")
+    size, scale = DEPTH_ENCODINGS[msg.encoding]
+    dtype = np.dtype(f"{'>' if msg.is_bigendian else '<'}{'u2' if size == 2 else 'f4'}")
+    rows = _rows(msg, name, size)
+    values = rows[:, : msg.width * size].copy().view(dtype).reshape(msg.height, msg.width)
     depth = values.astype(np.float32) * scale
     depth[~np.isfinite(depth)] = 0.0
     return depth
 
 
-def camera_model(info: CameraInfo, pose) -> CameraModel:
+def check_camera_info(info: CameraInfo, name: str = "camera_info") -> None:
+    if info.width == 0 or info.height == 0:
+        raise ValueError(f"{name}: empty image size ({info.width}x{info.height})")
+    k = np.asarray(info.k, dtype=np.float64)
+    if not np.isfinite(k).all():
+        raise ValueError(f"{name}.k is not finite: {k.tolist()}")
+    if k[0] <= 0 or k[4] <= 0:
+        raise ValueError(f"{name}.k: focal lengths fx {k[0]}, fy {k[4]} must be positive")
+
+
+def check_pose(pose, name: str = "pose") -> None:
+    """A finite position and a unit quaternion (within 1e-3)."""
+    p, q = pose.position, pose.orientation
+    values = (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
+    if not all(math.isfinite(c) for c in values):
+        raise ValueError(f"{name} is not finite: {values}")
+    if not math.isclose(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w, 1.0, abs_tol=1e-3):
+        raise ValueError(f"{name}.orientation is not a unit quaternion")
+
+
+def camera_model(info: CameraInfo, pose, name: str = "camera") -> CameraModel:
     """From ``CameraInfo`` and the optical frame's ``geometry_msgs/Pose`` in the base frame."""
+    check_camera_info(info, f"{name}_info")
+    check_pose(pose, f"{name}_pose")
     k = info.k
     q = pose.orientation
     return CameraModel(
@@ -67,3 +104,18 @@ def camera_model(info: CameraInfo, pose) -> CameraModel:
         position=np.array([pose.position.x, pose.position.y, pose.position.z]),
         rotation=quaternion_to_matrix(q.x, q.y, q.z, q.w),
     )
+
+
+def scene_from_messages(
+    rgb: Image, depth: Image, info: CameraInfo, pose, stamp: float, name: str = "camera"
+) -> Scene:
+    """One capture from the camera's messages; ``ValueError`` naming the field if any is bad."""
+    camera = camera_model(info, pose, name)
+    colour, metres = image_to_rgb(rgb, f"{name}_image"), image_to_depth(depth, f"{name}_depth")
+    for label, array in (("image", colour), ("depth", metres)):
+        if array.shape[:2] != (info.height, info.width):
+            raise ValueError(
+                f"{name}_{label} is {array.shape[1]}x{array.shape[0]} but {name}_info says "
+                f"{info.width}x{info.height}"
+            )
+    return Scene(rgb=colour, depth=metres, camera=camera, stamp=stamp)

@@ -43,7 +43,7 @@ from .robot import (
     Status,
     gripper_key,
 )
-from .scene import Scene, camera_model, image_to_depth, image_to_rgb
+from .scene import Scene, scene_from_messages
 
 ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
@@ -145,6 +145,7 @@ class CaptureScene(TrialBehaviour):
             for name, (msg_type, topic, qos) in streams.items()
         ]
         self.deadline = self._started + camera.capture_timeout
+        self.bad_frame = ""
 
     def _store(self, name: str):
         def callback(msg) -> None:
@@ -161,20 +162,22 @@ class CaptureScene(TrialBehaviour):
             stamps = {m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in frames}
             stamp = min(stamps)
             if len(stamps) == 1 and stamp >= self._started:
-                rgb_msg, depth_msg, info = frames
-                scene = Scene(
-                    rgb=image_to_rgb(rgb_msg),
-                    depth=image_to_depth(depth_msg),
-                    camera=camera_model(info, msgs["pose"].pose),
-                    stamp=stamp,
-                )
-                self.bb.set(key(self.side, "scene"), scene, overwrite=True)
-                self.feedback_message = f"{info.width}x{info.height} at t={stamp:.2f}"
-                return Status.SUCCESS
+                try:
+                    scene = scene_from_messages(*frames, msgs["pose"].pose, stamp)
+                except ValueError as e:  # dropped: only a good frame may become a trial
+                    self.bad_frame = f"bad camera frame: {e}"
+                    self.node.get_logger().warning(self.bad_frame, throttle_duration_sec=5.0)
+                else:
+                    self.bb.set(key(self.side, "scene"), scene, overwrite=True)
+                    self.feedback_message = (
+                        f"{scene.camera.width}x{scene.camera.height} at t={stamp:.2f}"
+                    )
+                    return Status.SUCCESS
         if self.now() > self.deadline:
             self.feedback_message = f"no camera frame within {self.config.camera.capture_timeout} s"
+            self.feedback_message += f" ({self.bad_frame})" if self.bad_frame else ""
             return Status.FAILURE
-        self.feedback_message = "waiting for a fresh frame"
+        self.feedback_message = self.bad_frame or "waiting for a fresh frame"
         return Status.RUNNING
 
     def terminate(self, new_status: Status) -> None:
@@ -277,18 +280,32 @@ class LabelTrial(TrialBehaviour):
     """After the lift, waits for the gripper to settle and labels the trial from its state.
 
     Success: the gripper reports ``gripping``, or it holds at least ``robot.label.min_force`` with
-    the fingers not closed (the paper labels from the gripper's force sensor).
+    the fingers not closed (the paper labels from the gripper's force sensor). Only a state that
+    arrived after the settling time counts: a label is measured, never read from a silent gripper;
+    FAILURE (the trial is logged as aborted) when none comes within ``trial.motion_timeout``.
     """
 
     def __init__(self, side: str, config: Config, settle: float = 0.3) -> None:
         super().__init__("Label from gripper", side, config, read=[gripper_key(side)])
         self.settle = settle
 
+    def initialise(self) -> None:
+        super().initialise()
+        self.settling_state = self.read(gripper_key(self.side))
+
     def update(self) -> Status:
-        if self.now() - self._started < self.settle:
+        waited = self.now() - self._started
+        state: EndEffectorState | None = self.read(gripper_key(self.side))
+        if waited < self.settle:
+            self.settling_state = state
             self.feedback_message = "letting a slipping object fall"
             return Status.RUNNING
-        state: EndEffectorState = self.read(gripper_key(self.side))
+        if state is None or state is self.settling_state:
+            if waited > self.settle + self.config.trial.motion_timeout:
+                self.feedback_message = "no gripper state after the lift: not labelled"
+                return Status.FAILURE
+            self.feedback_message = "waiting for a gripper state after settling"
+            return Status.RUNNING
         label = self.config.robot.label
         held = state.force >= label.min_force and state.position >= label.min_position
         trial: TrialState = self.read(key(self.side, "trial"))
@@ -365,11 +382,14 @@ class GripperHistory(py_trees.behaviour.Behaviour):
             self.bb.get(gripper_key(self.side)) if self.bb.exists(gripper_key(self.side)) else None
         )
         if state is None:
-            self.feedback_message = "no gripper state yet"
+            self.feedback_message = "no gripper state"
             return Status.RUNNING
         t = state.timestamp.sec + state.timestamp.nanosec * 1e-9
+        if self.samples and t < self.samples[-1][0]:  # a restarted robot's clock starts again
+            self.samples.clear()
         if not self.samples or self.samples[-1][0] < t:
             self.samples.append((t, float(state.position), float(state.force)))
+        self.feedback_message = "recording"
         return Status.SUCCESS
 
 
@@ -436,9 +456,9 @@ class LogTrial(TrialBehaviour):
         """Everything copied now, in the tick; the returned function runs on the writer thread."""
         scene: Scene = self.read(key(self.side, "scene"))
         grasp: Grasp = self.read(key(self.side, "grasp"))
-        history = [
-            s for s in (self.read(key(self.side, "gripper_history")) or []) if s[0] >= trial.started
-        ]
+        log, stamp = self.log, self.now()
+        samples = self.read(key(self.side, "gripper_history")) or []
+        history = [s for s in samples if trial.started <= s[0] <= stamp]
         t = self.config.trial
         camera = scene.camera
         intrinsics = dict(
@@ -450,7 +470,6 @@ class LogTrial(TrialBehaviour):
             height=camera.height,
         )
         pose = (tuple(camera.position), matrix_to_quaternion(camera.rotation))
-        log, stamp = self.log, self.now()
         self.record = record = dict(
             session_id=log.session_id,
             stage=log.stage,

@@ -40,6 +40,12 @@ class RobotConfig(StrictModel):
     gripper_state_topic: str = "/robot/end_effector/{side}_gripper/state"
     ik_service: str = "/ExternalTools/{side}/PositionKinematicsNode/IKService"
     base_frame: str = "base"
+    state_timeout: float = Field(
+        5.0,
+        gt=0.0,
+        description="wall s without a new robot, joint or gripper state after which that state "
+        "counts as lost (a dead simulator or ros1_bridge): the running trials stop unlogged",
+    )
     label: GripperLabelConfig = GripperLabelConfig()
 
     def topic(self, template: str, side: Side) -> str:

@@ -1,6 +1,6 @@
 """The whole configuration: one section per concern, each its own file in config/."""
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .arms import ArmsConfig
 from .base import StrictModel
@@ -24,3 +24,13 @@ class Config(StrictModel):
         ClearTableConfig(), description="clutter removal: the bin and the attempt limit"
     )
     simulator: SimulatorConfig = Field(SimulatorConfig(), description="the simulated Baxter")
+
+    @model_validator(mode="after")
+    def _tree_notices_a_silent_robot(self) -> "Config":
+        """A stalled robot clock is noticed only if the wall-clock ticks come often enough."""
+        if self.trial.max_tick_gap * 4 > self.robot.state_timeout:
+            raise ValueError(
+                f"trial.max_tick_gap ({self.trial.max_tick_gap} s) must be at most a quarter of "
+                f"robot.state_timeout ({self.robot.state_timeout} s)"
+            )
+        return self

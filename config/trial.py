@@ -53,5 +53,12 @@ class TrialConfig(StrictModel):
     )
     refill_wait: float = Field(30.0, gt=0.0, description="s to wait for a person to refill")
     tick_period: float = Field(0.05, gt=0.0, description="s (robot clock) between tree ticks")
+    max_tick_gap: float = Field(
+        0.25,
+        gt=0.0,
+        description="wall s without a tick after which the tree ticks on the wall clock: a "
+        "simulator's /clock stops when it dies, and the tree must still notice (keep it under a "
+        "quarter of robot.state_timeout)",
+    )
     seed: int = Field(0, description="seeds the random grasps (offset by the trials stored)")
     roi: RegionOfInterestConfig = RegionOfInterestConfig()

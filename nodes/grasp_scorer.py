@@ -14,7 +14,6 @@ Parameters: ``config_file``; the ``learning`` and ``trial`` sections (``trial.ta
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -85,24 +84,25 @@ class GraspScorerNode(Node):
         except ValueError as e:
             response.success = False
             response.message = str(e)
+            self.get_logger().warning(f"refused a request: {e}", throttle_duration_sec=5.0)
             return response
 
     def _answer(self, scorer: GraspScorer, request, response):
-        rgb = image_to_rgb(request.image)
+        rgb = image_to_rgb(request.image, "image")
         info = request.camera_info
-        if info.width != rgb.shape[1] or info.height != rgb.shape[0] or info.k[0] <= 0:
+        camera = camera_model(info, request.camera_pose)
+        if info.width != rgb.shape[1] or info.height != rgb.shape[0]:
             raise ValueError(
-                f"camera_info ({info.width}x{info.height}, fx {info.k[0]}) does not describe the "
+                f"camera_info ({info.width}x{info.height}) does not describe the "
                 f"{rgb.shape[1]}x{rgb.shape[0]} image"
             )
-        q = request.camera_pose.orientation
-        if not math.isclose(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w, 1.0, abs_tol=1e-3):
-            raise ValueError("camera_pose.orientation is not a unit quaternion")
-        camera = camera_model(info, request.camera_pose)
-        u, v = np.asarray(request.candidate_u), np.asarray(request.candidate_v)
+        u = np.asarray(request.candidate_u, dtype=np.float64)
+        v = np.asarray(request.candidate_v, dtype=np.float64)
         if u.size or v.size:
             if u.size != v.size:
                 raise ValueError(f"{u.size} candidate_u but {v.size} candidate_v")
+            if not (np.isfinite(u).all() and np.isfinite(v).all()):
+                raise ValueError("candidate_u/candidate_v hold values that are not finite")
         else:
             r = request.region
             if request.num_samples == 0 or r.width == 0 or r.height == 0:
@@ -114,7 +114,7 @@ class GraspScorerNode(Node):
         if u.size > MAX_CANDIDATES:
             raise ValueError(f"{u.size} candidates; at most {MAX_CANDIDATES} per request")
         inside = (u >= 0) & (u <= info.width - 1) & (v >= 0) & (v <= info.height - 1)
-        if not inside.all() or not (np.isfinite(u).all() and np.isfinite(v).all()):
+        if not inside.all():
             raise ValueError(f"{int((~inside).sum())} candidate pixels lie outside the image")
         scores = scorer.score(rgb, camera, self.table_z, u, v, fast=self.fast)
         best = scorer.best_grasp(scores, camera, self.table_z)

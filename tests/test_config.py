@@ -97,6 +97,14 @@ def test_section_level_check_names_the_file(tmp_path):
         load_config([path])
 
 
+def test_cross_section_check_names_both_settings(tmp_path):
+    path = tmp_path / "slow.yaml"
+    path.write_text("trial: {max_tick_gap: 2.0}\nrobot: {state_timeout: 4.0}\n")
+    with pytest.raises(ConfigError, match=r"slow\.yaml: .*trial\.max_tick_gap \(2\.0 s\) .*"
+                       r"robot\.state_timeout \(4\.0 s\)"):  # fmt: skip
+        load_config([path])
+
+
 def test_broken_yaml_and_missing_and_non_mapping_files(tmp_path):
     broken = write(tmp_path, "broken.yaml", "trial: [unclosed\n")
     with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):

@@ -7,7 +7,10 @@ the node in ``setup(node=...)``, make their publishers and clients there, and ne
 
 from __future__ import annotations
 
+import time
+
 import py_trees
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 
 from .exceptions import NotReadyError
@@ -19,22 +22,44 @@ class RosBehaviourTree(py_trees.trees.BehaviourTree):
     def __init__(self, root: py_trees.behaviour.Behaviour) -> None:
         super().__init__(root)
         self.node: Node | None = None
-        self._timer = None
+        self._timers: list = []
+        self._ticked = time.monotonic()
+        self.add_pre_tick_handler(self._mark_tick)
 
     def setup(self, node: Node, timeout: float = 30.0, **kwargs) -> None:  # type: ignore[override]
         """Hand the node to every behaviour's ``setup(node=...)``; raises on any failure."""
         self.node = node
         super().setup(timeout=timeout, node=node, **kwargs)
 
-    def tick_tock(self, period: float) -> None:
-        """Tick every ``period`` seconds of the node's clock (simulation time with use_sim_time)."""
+    def tick_tock(self, period: float, max_gap: float | None = None) -> None:
+        """Tick every ``period`` seconds of the node's clock (simulation time with use_sim_time).
+
+        With ``max_gap``, also tick on the steady wall clock whenever no tick came for
+        ``max_gap`` wall seconds: a simulator's ``/clock`` stops with it, and a tree ticked only
+        on that clock could not notice (rcl timers survive the restarted clock's jump back).
+        """
         if self.node is None:
             raise NotReadyError("call setup(node=...) before tick_tock()")
-        self._timer = self.node.create_timer(period, self.tick)
+        self._timers = [self.node.create_timer(period, self.tick)]
+        if max_gap is not None:
+            steady = Clock(clock_type=ClockType.STEADY_TIME)
+            self._timers.append(
+                self.node.create_timer(
+                    max_gap, lambda: self._tick_if_stalled(max_gap), clock=steady
+                )
+            )
+
+    def _mark_tick(self, _tree) -> None:
+        self._ticked = time.monotonic()
+
+    def _tick_if_stalled(self, max_gap: float) -> None:
+        if time.monotonic() - self._ticked >= max_gap:
+            self.tick()
 
     def stop(self) -> None:
         """Stop ticking and let RUNNING behaviours clean up (their terminate() runs)."""
-        if self._timer is not None and self.node is not None:
-            self.node.destroy_timer(self._timer)
-            self._timer = None
+        if self.node is not None:
+            for timer in self._timers:
+                self.node.destroy_timer(timer)
+        self._timers = []
         self.interrupt()

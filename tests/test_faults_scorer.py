@@ -1,0 +1,210 @@
+"""Faults: the grasp scorer missing at start-up, and killed (SIGKILL) during a query.
+
+Real parts throughout: the grasp_scorer node in its own process over DDS, the learned chooser in a
+small py_trees tree ticked by an rclpy timer, LogTrial writing to a real trial store. The scene
+and regions that the capture and region finder would write are put on the blackboard by the test.
+"""
+
+import math
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import py_trees
+import pytest
+import rclpy
+import torch
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+
+from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
+from supersize_grasp.behaviors.regions import Region
+from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
+from supersize_grasp.behaviors.scene import Scene
+from supersize_grasp.behaviors.trial import LogTrial, StartTrial, TrialLog, key
+from supersize_grasp.config import load_config
+from supersize_grasp.dataset.store import TrialStore
+from supersize_grasp.geometry import CameraModel
+from supersize_grasp.graph import NodeSpec
+from supersize_grasp.launcher import GraphProcess
+from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
+from supersize_grasp.models.network import GraspNet
+
+TILT = math.radians(55)
+ROTATION = np.array(
+    [[0, -math.sin(TILT), math.cos(TILT)], [-1, 0, 0], [0, -math.cos(TILT), -math.sin(TILT)]]
+)
+CAMERA = CameraModel(355.0, 355.0, 319.5, 179.5, 640, 360, np.array([0.2, 0.0, 0.95]), ROTATION)
+SERVICE = "/grasp_scorer/score"
+Status = py_trees.common.Status
+
+
+def checkpoint(path, config) -> str:
+    torch.manual_seed(0)
+    learning = config.learning.model_dump(mode="json")
+    save_checkpoint(path, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
+    return str(path)
+
+
+def scorer(config, model: str, fast: bool) -> GraphProcess:
+    return GraphProcess(
+        [NodeSpec("grasp_scorer", "grasp_scorer", {"checkpoint": model, "fast": fast})],
+        config=config,
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeRunner:
+    """Ticks ``root`` every 50 ms on a node's executor; remembers every feedback it showed."""
+
+    def __init__(self, root: py_trees.behaviour.Behaviour) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = Node("faults_tree", context=self.context)
+        self.tree = RosBehaviourTree(root)
+        self.tree.setup(node=self.node, timeout=30.0)
+        self.seen: list[tuple[str, Status, str]] = []
+        self.tree.add_post_tick_handler(self._record)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.tree.tick_tock(period=0.05)
+        threading.Thread(target=self.executor.spin, daemon=True).start()
+
+    def _record(self, tree) -> None:
+        for b in tree.root.iterate():
+            entry = (b.name, b.status, b.feedback_message)
+            if entry not in self.seen[-20:]:
+                self.seen.append(entry)
+
+    def wait_for(self, condition, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}; seen: {self.seen[-8:]}"
+            time.sleep(0.05)
+
+    def shown(self, name: str, status: Status, text: str, since: int = 0) -> bool:
+        """Whether the behaviour showed ``text`` with ``status`` (from ``seen[since]`` on)."""
+        return any(n == name and s == status and text in f for n, s, f in self.seen[since:])
+
+    def close(self) -> None:
+        self.tree.stop()
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.context.try_shutdown()
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = TrialStore.open(tmp_path / "data")
+    yield store
+    store.close()
+
+
+def one_learned_trial(config, log: TrialLog, blackboard_ready) -> py_trees.behaviour.Behaviour:
+    """Start a trial, choose a learned grasp, log it; a failed try starts over, as the subtree
+    does after recovering. The chooser's failure falls through a 'Log unreachable' as there."""
+    choose = ChooseLearnedGrasp("left", config, "sample", seed=0)
+    unreachable = LogTrial("left", config, log, "sample", 0, "ik_failed", "Log unreachable")
+    trial = py_trees.composites.Sequence(
+        "Trial",
+        memory=True,
+        children=[
+            StartTrial("left", config),
+            blackboard_ready,
+            py_trees.composites.Selector(
+                "Grasp chosen",
+                memory=True,
+                children=[choose, py_trees.decorators.SuccessIsFailure("Unreachable", unreachable)],
+            ),
+            LogTrial("left", config, log, "sample", 0, "aborted"),  # no robot to label it
+        ],
+    )
+    return py_trees.decorators.Retry("Until one trial", trial, num_failures=50)
+
+
+class PutScene(py_trees.behaviour.Behaviour):
+    """What CaptureScene and FindRegions write: a scene with one region in it."""
+
+    def __init__(self) -> None:
+        super().__init__("Scene and regions")
+        self.bb = self.attach_blackboard_client(self.name)
+        for name in ("scene", "regions"):
+            self.bb.register_key(key("left", name), access=py_trees.common.Access.WRITE)
+
+    def update(self) -> Status:
+        rgb = np.full((360, 640, 3), 235, np.uint8)
+        rgb[150:210, 280:360] = (200, 40, 40)
+        depth = np.zeros((360, 640), np.float32)
+        self.bb.set(key("left", "scene"), Scene(rgb, depth, CAMERA, 0.0), overwrite=True)
+        self.bb.set(key("left", "regions"), [Region(280, 150, 80, 60, 80 * 60)], overwrite=True)
+        return Status.SUCCESS
+
+
+def test_scorer_missing_then_killed_mid_query_then_back(tmp_path, store, capfd):
+    """No scorer at start: the chooser waits and says so; the scorer is killed while it scores
+    20,000 patches one by one: the try fails naming the service, no trial is logged; the scorer
+    restarted, the next try is logged."""
+    config = load_config(
+        overrides={"learning.num_patch_samples": 20000, "learning.scorer_timeout": 300.0}
+    )
+    model = checkpoint(tmp_path / "model.pt", config)
+    session = store.begin_session("sim", "", seed=0)
+    log = TrialLog(store, session, stage=0, quota=0)
+    runner = TreeRunner(one_learned_trial(config, log, PutScene()))
+    graphs = []
+    try:
+        choose = "Choose grasp (sample)"
+        runner.wait_for(
+            lambda: runner.shown(choose, Status.RUNNING, f"waiting for {SERVICE}"),
+            30,
+            "the chooser never said it waits for the scorer",
+        )
+        assert f"waiting for {SERVICE}" in capfd.readouterr().err
+
+        graphs.append(scorer(config, model, fast=False))
+        slow = graphs[-1].processes["grasp_scorer"]
+        runner.wait_for(
+            lambda: runner.shown(choose, Status.RUNNING, "scoring 20000 patches"),
+            60,
+            "the request was never sent",
+        )
+        busy = cpu_seconds(slow.pid) + 1.0
+        runner.wait_for(lambda: cpu_seconds(slow.pid) > busy, 60, "the scorer never scored")
+        assert slow.poll() is None, "the scorer finished before it was killed"
+        os.killpg(slow.pid, signal.SIGKILL)
+
+        runner.wait_for(
+            lambda: runner.shown(choose, Status.FAILURE, f"{SERVICE} went away while scoring"),
+            60,
+            "the chooser never noticed the scorer died",
+        )
+        failed = len(runner.seen)
+        runner.wait_for(
+            lambda: runner.shown(choose, Status.RUNNING, f"waiting for {SERVICE}", failed),
+            10,
+            "the next try does not wait for the scorer",
+        )
+        assert store.count(labelled_only=False) == 0
+        assert log.unlabelled == 0
+        err = capfd.readouterr().err
+        assert "went away while scoring" in err and f"waiting for {SERVICE}" in err
+
+        graphs.append(scorer(config, model, fast=True))
+        runner.wait_for(
+            lambda: runner.tree.root.status == Status.SUCCESS, 120, "no trial after the restart"
+        )
+        (trial,) = store.trials(labelled_only=False)
+        assert trial.chooser == "sample" and 0.0 < trial.score < 1.0
+        assert f"{SERVICE} is back" in capfd.readouterr().err
+    finally:
+        runner.close()
+        log.close()
+        for graph in graphs:
+            graph.shutdown()
