@@ -2,11 +2,13 @@
 
 A checkpoint is a plain dict of tensors and JSON-like values saved with ``torch.save`` and read
 with ``weights_only=True`` (no pickled code runs on load). Writes go to a temporary file that is
-fsynced and renamed, so a kill leaves the previous checkpoint intact.
+fsynced and renamed, so a kill or a full disk leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,15 +51,48 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
+    """Write ``path`` atomically: a full disk, an error or a signal leaves the previous file
+    as it was and no temporary file behind.
+
+    Raises:
+        CheckpointError: the disk is full (the message names the file).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     payload = {"format": FORMAT, "version": VERSION, **checkpoint.__dict__}
-    with open(tmp, "wb") as f:
-        torch.save(payload, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    buffer = io.BytesIO()  # serialised first: torch's writer reports a full disk without errno
+    torch.save(payload, buffer)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = buffer.getbuffer()
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            kept = f"the previous {path.name} is kept" if path.exists() else "nothing was written"
+            raise CheckpointError(
+                f"{path}: disk full: cannot write the checkpoint ({e.strerror}); {kept}: free "
+                "space on this disk and run the same command again to continue"
+            ) from e
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove_leftovers(folder: str | Path) -> None:
+    """Delete temporary checkpoint files that a killed writer left in ``folder``."""
+    for tmp in Path(folder).glob(".*.pt.tmp*"):
+        tmp.unlink(missing_ok=True)
 
 
 _REQUIRED = {

@@ -22,7 +22,13 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from supersize_grasp.config.learning import LearningConfig
 
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    remove_leftovers,
+    save_checkpoint,
+)
 from .network import GraspNet, executed_bin_loss, load_pretrained_trunk, normalise
 from .patches import crop_patch, shift_bin
 from .samples import PatchSamples
@@ -168,6 +174,7 @@ def train(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     fingerprint = samples_fingerprint(samples, plan.source)
     if plan.multiplicity is not None:
         weights = np.ascontiguousarray(plan.multiplicity, dtype=np.float64)

@@ -2,8 +2,10 @@
 
 A thin shell over :class:`supersize_grasp.dataset.recorder.McapRecorder`: subscriptions take the
 serialized bytes (``raw=True``), so nothing is deserialized and any type can be recorded. A topic
-given without a type is subscribed once it appears in the graph; its QoS follows its publishers,
-as ``ros2 bag record`` does (reliable only when every publisher is, transient-local likewise).
+given without a type is subscribed once it has a publisher; its QoS follows its publishers, as
+``ros2 bag record`` does (reliable only when every publisher is, transient-local likewise). The
+trial tree waits for these subscriptions before its first tick (its ``recorder`` parameter), so
+a session's file starts with the tree's first snapshot and holds its first trial.
 
 Node name: ``recorder``.
 Subscribers: every entry of ``storage.recorder.topics`` (``/name`` or ``/name:pkg/msg/Type``).
@@ -14,6 +16,7 @@ Stops on SIGINT or SIGTERM, finishing the file (summary, footer) first.
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import time
@@ -60,10 +63,19 @@ class RecorderNode(Node):
         self._subscribe_pending()
 
     def _subscribe_pending(self) -> None:
-        """Subscribe to each wanted topic whose type is known (given, or now in the graph)."""
-        graph = dict(self.get_topic_names_and_types())
+        """Subscribe to each wanted topic whose type is known (given, or a publisher's).
+
+        An untyped topic waits for a publisher, not just a name in the graph: a subscriber
+        (a viewer) may name it first, and the QoS must follow what the publishers offer.
+        """
+        graph = {name for name, _ in self.get_topic_names_and_types()}
         for topic, given in list(self._pending.items()):
-            types = [given] if given else graph.get(topic, [])
+            if given:
+                types = [given]
+            elif topic in graph:
+                types = sorted({p.topic_type for p in self.get_publishers_info_by_topic(topic)})
+            else:
+                types = []
             if len(types) != 1:
                 if len(types) > 1:
                     self.get_logger().error(f"{topic}: several types {types}, not recorded")
@@ -149,6 +161,7 @@ def _stringify_hash(type_hash) -> str:
 
 
 def main(args=None) -> None:
+    node = None
     try:
         with rclpy.init(args=args):
             node = RecorderNode()
@@ -162,6 +175,11 @@ def main(args=None) -> None:
                 rclpy.logging.get_logger(NODE_NAME).info(f"{messages} messages in {node.path}")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except OSError as e:  # the recording ends where the disk filled; what it holds is readable
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = node.path if node is not None else "the session recording"
+        raise SystemExit(f"{NODE_NAME}: disk full: cannot write {where} ({e.strerror})") from None
 
 
 if __name__ == "__main__":

@@ -14,32 +14,42 @@ Parameters: ``config_file`` and every field of the robot, arms, camera, trial, s
     (labelled trials to collect, 0: until stopped), ``stage`` (0: random trials), ``session``
     (the store's session id, also the recording's name; default: new),
     ``snapshot_period`` (s between unchanged snapshots), ``snapshot_min_interval``
-    (wall s between snapshots at most; 0: every changed tick).
+    (wall s between snapshots at most; 0: every changed tick); ``recorder`` (the session
+    recorder's node name, set by the collection graph: the first tick waits until it subscribed
+    to the tree's recorded topics, so the recording holds the first snapshot and trial; empty:
+    no wait), ``recorder_timeout`` (s; then TimedOutError).
 """
 
 from __future__ import annotations
 
+import time
+
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.publisher import Publisher
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.behaviors.clear_table import clear_table_tree
 from supersize_grasp.behaviors.collection import collection_tree
 from supersize_grasp.behaviors.learned import learned_chooser
-from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher
+from supersize_grasp.behaviors.ros.exceptions import TimedOutError
+from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, SnapshotPublisher
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.ros.trial_view import TrialViewPublisher
 from supersize_grasp.behaviors.trial import TrialLog
 from supersize_grasp.config import to_yaml
-from supersize_grasp.dataset.store import TrialStore
+from supersize_grasp.dataset.store import StoreFullError, TrialStore
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
+from supersize_grasp.qos import LATCHED
 
 TRIALS_QOS = QoSProfile(
     depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
+RECORDER_WARNING_PERIOD = 5.0  # s between warnings while the first tick waits for the recorder
 
 
 class TrialTreeNode(Node):
@@ -56,6 +66,8 @@ class TrialTreeNode(Node):
         snapshot_min_interval = self.declare_parameter("snapshot_min_interval", 0.1).value
         policy = self.declare_parameter("policy", "random").value
         task = self.declare_parameter("task", "collect").value
+        recorder = self.declare_parameter("recorder", "").value
+        recorder_timeout = self.declare_parameter("recorder_timeout", 60.0).value
         if task not in ("collect", "clear_table"):
             raise ValueError(f"parameter task: 'collect' or 'clear_table', got {task!r}")
         if task == "clear_table":
@@ -94,14 +106,29 @@ class TrialTreeNode(Node):
         )
         self.tree.add_post_tick_handler(self._after_tick)
         self.finished = False
-        self.tree.tick_tock(self.config.trial.tick_period)
+        self.failure: str | None = None
+        if recorder and self.config.storage.record_mcap:
+            recorded = {t.partition(":")[0] for t in self.config.storage.recorder.topics}
+            offered = {
+                self.trials_pub: TRIALS_QOS,
+                self.snapshots.publisher: SNAPSHOT_QOS,
+                self.trial_view.publisher: LATCHED,
+            }
+            mine = {p: q for p, q in offered.items() if p.topic_name in recorded}
+            wait_for_recorder(self, recorder, mine, recorder_timeout)
+        self.tree.tick_tock(self.config.trial.tick_period, self.config.trial.max_tick_gap)
         self.get_logger().info(
             f"collecting {self.num_trials or 'unlimited'} trials (stage {self.stage}) into "
             f"{self.config.storage.data_dir} ({already} trials stored), session {self.session_id}"
         )
 
     def _after_tick(self, tree) -> None:
-        if tree.root.status == tree.root.status.SUCCESS and not self.finished:
+        if self.store.disk_full is not None and self.failure is None:  # no trial can be kept
+            self.failure = str(self.store.disk_full)
+            self.get_logger().error(f"stopping: {self.failure}")
+            self.tree.stop()
+            rclpy.try_shutdown(context=self.context)
+        elif tree.root.status == tree.root.status.SUCCESS and not self.finished:
             self.finished = True
             self.get_logger().info(f"done: {self.log}")
             self.tree.stop()
@@ -118,8 +145,68 @@ class TrialTreeNode(Node):
         super().destroy_node()
 
 
+def wait_for_recorder(
+    node: Node, recorder: str, publishers: dict[Publisher, QoSProfile], timeout: float
+) -> None:
+    """Block until the node named ``recorder`` subscribed to each publisher's topic and every
+    subscription there matched, so the recording misses none of their messages (a latched
+    publisher hands its last one over on matching).
+
+    Raises TimedOutError after ``timeout`` s, ExternalShutdownException on Ctrl-C.
+    """
+    start = warned = time.monotonic()
+    while missing := _unmatched(node, recorder, publishers):
+        if not node.context.ok():
+            raise ExternalShutdownException()
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            raise TimedOutError(
+                f"the recorder node {recorder!r} did not subscribe to {', '.join(missing)} "
+                f"within {timeout:g} s (recorder_timeout); is it running?"
+            )
+        if time.monotonic() - warned >= RECORDER_WARNING_PERIOD:
+            warned = time.monotonic()
+            node.get_logger().warning(
+                f"waiting {waited:.0f} s for the recorder {recorder!r} on {', '.join(missing)}"
+            )
+        time.sleep(0.02)
+
+
+def _unmatched(node: Node, recorder: str, publishers: dict[Publisher, QoSProfile]) -> list[str]:
+    """Topics without the recorder's subscription, or with a matching one not yet matched."""
+    missing = []
+    for publisher, qos in publishers.items():
+        subscriptions = [
+            s
+            for s in node.get_subscriptions_info_by_topic(publisher.topic_name)
+            if _matches(qos, s.qos_profile)
+        ]
+        recorded = any(s.node_name == recorder for s in subscriptions)
+        if not recorded or publisher.get_subscription_count() < len(subscriptions):
+            missing.append(publisher.topic_name)
+    return missing
+
+
+def _matches(offered: QoSProfile, requested: QoSProfile) -> bool:
+    """Whether a subscription asking ``requested`` matches a publisher offering ``offered``.
+
+    Reliability and durability only: our publishers set no deadline or liveliness, and
+    ``qos_check_compatible`` reads their unset deadline as none against the graph's infinite one.
+    """
+    reliable = ReliabilityPolicy.RELIABLE
+    latched = DurabilityPolicy.TRANSIENT_LOCAL
+    return (offered.reliability == reliable or requested.reliability != reliable) and (
+        offered.durability == latched or requested.durability != latched
+    )
+
+
 def main(args=None) -> None:
-    run_node(TrialTreeNode, args)
+    try:
+        node = run_node(TrialTreeNode, args)
+    except (StoreFullError, TimedOutError) as e:  # the session could not even begin
+        raise SystemExit(f"trial_tree: {e}") from None
+    if node is not None and node.failure is not None:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

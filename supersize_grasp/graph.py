@@ -68,12 +68,14 @@ def collect_graph(
     """Autonomous collection: the simulated Baxter (unless ``simulated`` is false), the trial
     tree, which ends the run when its quota of labelled trials is done, and the recorder of the
     session's raw topics (MCAP, named like the store's session when ``session`` is given).
-    A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``."""
+    A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``.
+    The tree's first tick waits for the recorder's subscriptions: the recording starts with it."""
     tree = {**parameters, "num_trials": num_trials, "stage": stage, "session": session}
+    recorder = NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False)
     specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
-        NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy}),
-        NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False),
+        NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy, "recorder": recorder.name}),
+        recorder,
     ]
     if policy != "random":
         specs.insert(1, _scorer(checkpoint))

@@ -1,8 +1,9 @@
 """Start a node graph as processes, like ``ros2 launch`` does, where ``launch`` is not installed.
 
-Each node runs as ``python -m <module> --ros-args -r __node:=<name> --params-file <file>``, in its
-own process group. Ctrl-C (or SIGTERM) stops every node with SIGINT, then SIGTERM, then SIGKILL;
-when a required node exits, the others are stopped too (launch's ``on_exit=Shutdown()``).
+Each node runs as ``python -m <module> --ros-args -r __node:=<name> --params-file <file>`` (through
+a few lines that keep a Ctrl-C during its imports quiet), in its own process group. Ctrl-C (or
+SIGTERM) stops every node with SIGINT, then SIGTERM, then SIGKILL; when a required node exits,
+the others are stopped too (launch's ``on_exit=Shutdown()``).
 """
 
 from __future__ import annotations
@@ -35,11 +36,38 @@ def with_our_prefix(env: Mapping[str, str]) -> dict[str, str]:
     return environment
 
 
-def _die_with_parent() -> None:
+# ``python -m MODULE``, except that Ctrl-C while the node still imports ends it quietly with
+# status 130 instead of a KeyboardInterrupt traceback (a graph stopped during its start-up).
+# SIGINT is ignored from the fork (see _prepare_node) until this takes it over.
+_NODE_MAIN = """\
+import signal, sys
+try:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    import runpy
+    runpy.run_module(sys.argv.pop(1), run_name="__main__", alter_sys=True)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends a verb as Ctrl-C does: ``finally`` blocks and ``with`` exits run (graphs
+    stop, files close) and the exit status is 143, as a shell reports a terminated process."""
+
+    def on_sigterm(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _prepare_node() -> None:
     """Runs in each node process before exec: the kernel kills it when the runner dies, even by
-    SIGKILL, so no node outlives a killed ``supersize-grasp`` (Linux; elsewhere a no-op)."""
+    SIGKILL, so no node outlives a killed ``supersize-grasp`` (Linux; elsewhere a no-op); and
+    SIGINT is ignored until ``_NODE_MAIN`` can turn it into a quiet exit (a Ctrl-C in the
+    interpreter's own start-up would print a traceback; shutdown's SIGTERM still ends it)."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class GraphProcess:
@@ -61,6 +89,13 @@ class GraphProcess:
         if config is not None:  # already validated: every node gets the same effective config
             config_file = Path(self._tmp.name, "config.yaml")
             config_file.write_text(to_yaml(config, comments=False))
+        try:
+            self._start(environment, config_file)
+        except BaseException:  # a signal or an error mid-start: no node is left running
+            self.shutdown()
+            raise
+
+    def _start(self, environment: Mapping[str, str], config_file: Path | None) -> None:
         for spec in self.specs:
             parameters = dict(spec.parameters)
             if config_file:
@@ -69,7 +104,8 @@ class GraphProcess:
             params_file.write_text(yaml.safe_dump({spec.name: {"ros__parameters": parameters}}))
             command = [
                 sys.executable,
-                "-m",
+                "-c",
+                _NODE_MAIN,
                 spec.module,
                 "--ros-args",
                 "-r",
@@ -81,7 +117,7 @@ class GraphProcess:
                 command,
                 env=environment,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe
+                preexec_fn=_prepare_node,  # noqa: PLW1509 - prctl and sigaction, async-signal-safe
             )
 
     def poll(self) -> tuple[str, int] | None:

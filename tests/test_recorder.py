@@ -29,8 +29,15 @@ from supersize_grasp.dataset.recorder import (
     read_messages,
     recover,
 )
+from supersize_grasp.dataset.store import TrialStore
 
 SHARE = Path(sys.prefix, "share")
+EXE = Path(sys.prefix, "bin", "supersize-grasp")
+COLLECT_CONFIG = """\
+simulator:
+  objects: {folder: "builtin:primitives"}
+  scene: {n_objects: 6}
+"""
 
 
 def read_ros2_messages(path: Path):
@@ -289,3 +296,50 @@ def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
     path = tmp_path / "sessions" / "unsourced.mcap"
     assert is_finished(path)
     assert [m.data for *_, m in read_ros2_messages(path)] == [f"hi {i}" for i in range(5)]
+
+
+def test_a_collection_session_is_recorded_from_its_first_snapshot_and_trial(tmp_path):
+    """The real collection graph: the tree's first tick waits for the recorder's subscriptions,
+    so the session's file starts with the snapshot from before any tick, then the first tick's,
+    and holds the store's first trial of the session."""
+    config = tmp_path / "collect.yaml"
+    config.write_text(COLLECT_CONFIG)
+    data = tmp_path / "data"
+    command = [EXE, "collect", "--trials", "2", "--data", data, "--quiet", "--config", config]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with TrialStore.open(data, readonly=True) as store:
+        (session,) = store.sessions()
+        first = next(store.trials(labelled_only=False, session_id=session.session_id))
+    path = data / "sessions" / f"{session.session_id}.mcap"
+    assert is_finished(path)
+    recorded: dict[str, list] = {"/trial_tree/snapshots": [], "/trials": []}
+    for _, channel, _, msg in read_ros2_messages(path):
+        recorded.get(channel.topic, []).append(msg)
+    ticks = [s.statistics.count for s in recorded["/trial_tree/snapshots"]]
+    assert ticks[:2] == [0, 1], ticks[:10]  # before the first tick, then after it
+    assert recorded["/trials"], "no trial was recorded"
+    assert recorded["/trials"][0].trial_id == first.trial_id
+
+
+def test_the_tree_waits_for_the_recorder_by_name_and_names_what_it_missed():
+    """Another node's subscription does not stand in for the recorder's: without the recorder
+    the wait ends in TimedOutError naming the topic; once it subscribes, the wait returns."""
+    from supersize_grasp.behaviors.ros.exceptions import TimedOutError
+    from supersize_grasp.nodes.trial_tree import TRIALS_QOS, wait_for_recorder
+
+    pubs = Publishers({"/rec4/trials": TrialRecord})
+    publishers = {pubs.pubs["/rec4/trials"]: TRIALS_QOS}
+    recorder = None
+    try:
+        pubs.node.create_subscription(TrialRecord, "/rec4/trials", lambda _: None, TRIALS_QOS)
+        with pytest.raises(TimedOutError, match="'recorder' did not subscribe to /rec4/trials"):
+            wait_for_recorder(pubs.node, "recorder", publishers, timeout=1.0)
+        recorder = Node("recorder", context=pubs.context)
+        recorder.create_subscription(TrialRecord, "/rec4/trials", lambda _: None, TRIALS_QOS)
+        wait_for_recorder(pubs.node, "recorder", publishers, timeout=30.0)
+        assert pubs.pubs["/rec4/trials"].get_subscription_count() == 2
+    finally:
+        if recorder is not None:
+            recorder.destroy_node()
+        pubs.close()

@@ -33,7 +33,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args, config) -> int:
+    from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.runs import collect_trials
+
+    exit_on_sigterm()
 
     if (args.policy == "random") != (args.model is None):
         print(

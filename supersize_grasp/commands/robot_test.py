@@ -58,8 +58,10 @@ class RobotTestError(Exception):
 
 
 def run(args, config) -> int:
+    from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.models import robot_tests as rt
 
+    exit_on_sigterm()
     try:
         policies = _choices(args.policies, POLICIES, "policies")
         object_sets = _choices(args.objects, rt.OBJECT_SETS, "objects")

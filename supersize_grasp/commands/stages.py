@@ -23,18 +23,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+class StageError(RuntimeError):
+    """A collection failed or was stopped; carries the exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run(args, config) -> int:
     from supersize_grasp.dataset.store import StoreError
+    from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.models.checkpoint import CheckpointError
     from supersize_grasp.models.stages import run_stages
     from supersize_grasp.runs import collect_trials
+
+    exit_on_sigterm()
 
     def collect(stage: int, trials: int, model: Path) -> None:
         code = collect_trials(
             config, trials, data=args.data, stage=stage, policy="sample", model=model
         )
+        if code > 128:
+            raise StageError(f"stage {stage} collection stopped ({code})", code)
         if code != 0:
-            raise RuntimeError(f"stage {stage} collection exited with {code}")
+            raise StageError(f"stage {stage} collection exited with {code}")
 
     try:
         models = run_stages(
@@ -49,7 +62,7 @@ def run(args, config) -> int:
         )
     except (CheckpointError, StoreError, ValueError, RuntimeError) as e:
         print(f"supersize-grasp stages: {e}", file=sys.stderr)
-        return 2
+        return getattr(e, "code", 2)
     for k, model in enumerate(models):
         print(f"stage {k}: {model}")
     return 0

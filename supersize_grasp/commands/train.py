@@ -30,10 +30,12 @@ def add_arguments(parser) -> None:
 def run(args, config) -> int:
     from supersize_grasp.config import overlay
     from supersize_grasp.dataset.store import StoreError
+    from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
     from supersize_grasp.models.training import TrainPlan, train
     from supersize_grasp.models.workflow import training_samples
 
+    exit_on_sigterm()
     if args.profile:
         config = overlay(config, {"learning.profile": args.profile}, "<command line>")
     learning = config.learning

@@ -1,0 +1,183 @@
+"""Ctrl-C (SIGINT to the process group, as a terminal sends it) and SIGTERM (to the process, as
+``kill`` sends it) in the most dangerous phase of each long verb: a clean exit status (130, 143),
+no Python traceback from the verb or its nodes, nothing half-written, and the same command run
+again continues where it stopped. Each phase is found by a condition (a line, a file, a count).
+
+Phases covered here: ``collect`` during the graph's start-up, ``robot-test`` mid-tries (the
+collection graph with trials in flight), ``train`` mid-epoch right after a checkpoint, ``stages``
+during its training.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from supersize_grasp.config import load_config
+from supersize_grasp.dataset.store import TrialStore, check_store
+from supersize_grasp.models.checkpoint import load_checkpoint
+from supersize_grasp.simulator.collect import collect
+
+EXE = Path(sys.prefix, "bin", "supersize-grasp")
+CONFIG = """\
+simulator:
+  objects: {folder: "builtin:primitives"}
+  scene: {n_objects: 6}
+learning:
+  num_workers: 0
+  batch_size: 16
+  epochs: 8
+  seen_test_fraction: 0.2
+"""
+EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "test.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture(scope="module")
+def random_trials(tmp_path_factory, config_file):
+    """A small store of random trials (simulator API, no ROS) for the learning verbs."""
+    data = tmp_path_factory.mktemp("random") / "data"
+    collect(load_config([config_file]), data, 20, seed=3)
+    return data
+
+
+class Verb:
+    """One run of a verb in its own process group; its output goes to a file, read as it grows."""
+
+    def __init__(self, tmp_path: Path, *args) -> None:
+        self.log = tmp_path / f"{args[0]}-{time.monotonic_ns()}.log"
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [EXE, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_for(self, condition, what: str, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.process.poll() is None, f"ended before {what}:\n{self.output()[-3000:]}"
+            assert time.monotonic() < deadline, f"no {what}:\n{self.output()[-3000:]}"
+            time.sleep(0.2)
+
+    def stop(self, sig: signal.Signals) -> str:
+        """Ctrl-C goes to the whole foreground group, ``kill`` to the process alone; returns
+        the output after checking the exit status and that no traceback was printed."""
+        if sig == signal.SIGINT:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=120)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        output = self.output()
+        assert code == EXIT[sig], output[-3000:]
+        assert "Traceback" not in output, output[-5000:]
+        return output
+
+
+def run(*args, timeout: float = 400) -> str:
+    result = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def count(store: Path) -> int:
+    if not (store / "trials.sqlite").exists():
+        return 0
+    with TrialStore.open(store, readonly=True) as s:
+        return s.count()
+
+
+def test_collect_stopped_during_start_up_then_resumed(tmp_path, config_file):
+    data = tmp_path / "data"
+    args = ["collect", "--data", data, "--quiet", "--config", config_file]
+    verb = Verb(tmp_path, *args, "--trials", "5")
+    verb.wait_for((data / "trials.sqlite").exists, "store opened by the tree node")
+    verb.stop(signal.SIGTERM)
+    assert check_store(data) == []
+    with TrialStore.open(data, readonly=True) as store:
+        assert [s.ended for s in store.sessions()] == [None]  # stopped, not finished
+
+    run(*args, "--trials", "1")
+    with TrialStore.open(data, readonly=True) as store:
+        assert store.count(labelled_only=True) >= 1 and store.check_integrity() == []
+        assert store.sessions()[-1].ended is not None
+
+
+def test_robot_test_interrupted_mid_tries_collects_only_what_is_missing(tmp_path, config_file):
+    out = tmp_path / "robot"
+    args = ["robot-test", "--out", out, "--policies", "random", "--objects", "seen"]
+    args += ["--tries", "4", "--tries-per-scene", "4", "--clutter-runs", "0", "--seed", "5"]
+    args += ["--quiet", "--config", config_file]
+    store = out / "random-seen"
+    verb = Verb(tmp_path, *args)
+    verb.wait_for(lambda: count(store) >= 1, "committed try", timeout=300)
+    output = verb.stop(signal.SIGINT)
+    assert "random on seen objects stopped (130)" in output
+    assert not (out / "report.md").exists()
+    assert check_store(store) == []
+    with TrialStore.open(store, readonly=True) as s:
+        before = {t.trial_id: t for t in s.trials(labelled_only=False)}
+        done = s.count(labelled_only=True)
+
+    again = run(*args)
+    assert (f"tries {done + 1}-4 of 4" in again) == (done < 4)
+    with TrialStore.open(store, readonly=True) as s:
+        after = {t.trial_id: t for t in s.trials(labelled_only=False)}
+        assert s.count(labelled_only=True) >= 4 and s.check_integrity() == []
+    assert {i: after[i] for i in before} == before
+    assert (out / "report.md").exists()
+
+
+def test_train_terminated_mid_epoch_resumes_from_its_checkpoint(
+    tmp_path, config_file, random_trials
+):
+    out = tmp_path / "run"
+    args = ["train", "--data", random_trials, "--out", out, "--quiet", "--config", config_file]
+    verb = Verb(tmp_path, *args)
+    verb.wait_for(lambda: "epoch 1/8:" in verb.output(), "first epoch", timeout=300)
+    verb.stop(signal.SIGTERM)
+    assert not (out / "model.pt").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["last.pt", "tensorboard"]
+    stopped = load_checkpoint(out / "last.pt")
+    assert 1 <= stopped.epoch < 8
+
+    again = run(*args)
+    assert f"epoch {stopped.epoch + 1}/8:" in again and f"epoch {stopped.epoch}/8:" not in again
+    final = load_checkpoint(out / "model.pt")
+    assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
+
+
+def test_stages_stopped_during_training_resumes_the_stage(tmp_path, config_file, random_trials):
+    out = tmp_path / "stages"
+    args = ["stages", "--stages", "1", "--data", random_trials, "--out", out, "--quiet"]
+    args += ["--config", config_file]
+    verb = Verb(tmp_path, *args)
+    last = out / "stage-0" / "last.pt"
+    verb.wait_for(last.exists, "stage 0's first checkpoint", timeout=300)
+    verb.stop(signal.SIGINT)
+    assert not (out / "stage-0" / "model.pt").exists()
+    stopped = load_checkpoint(last)
+
+    run(*args)
+    final = load_checkpoint(out / "stage-0" / "model.pt")
+    assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
