@@ -13,7 +13,9 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--trials", type=int, default=100, help="labelled trials to collect")
+    parser.add_argument(
+        "--trials", type=int, default=100, help="labelled trials to collect (0: until stopped)"
+    )
     parser.add_argument("--data", type=Path, help="trial store (default: storage.data_dir)")
     parser.add_argument("--stage", type=int, default=0, help="0: random trials (default)")
     parser.add_argument(
