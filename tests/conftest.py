@@ -2,8 +2,15 @@
 
 import os
 import random
+import signal
 
 # Before rclpy or mujoco are imported by any test module.
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("MUJOCO_GL", "egl")
+
+# A shell starts background jobs (`make test &`, a CI step in the background) with SIGINT ignored,
+# and children inherit that: a verb the tests stop with Ctrl-C would then never see it. Handled
+# here, SIGINT reaches every child as SIG_DFL, as in a terminal's foreground job.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
