@@ -46,12 +46,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .durable import TMP_SUFFIX, fsync_directory, fsync_file, temporary_name, write_durably
+
 FORMAT = "supersize_grasp.trial_store"
 SCHEMA_VERSION = 1
 DB_NAME = "trials.sqlite"
 LOCK_NAME = "writer.lock"
 SCENES_DIR = "scenes"
-TMP_SUFFIX = ".tmp"
 ARMS = ("left", "right")
 OUTCOMES = ("success", "failure", "ik_failed", "aborted")
 LABELS = ("success", "failure")  # the only outcomes that are training labels
@@ -381,8 +382,8 @@ class TrialStore:
         np.save(buffer, np.ascontiguousarray(depth), allow_pickle=False)
         written: list[Path] = []
         try:
-            rgb_sha = _write_durably(self.root / rgb_file, png.tobytes(), written)
-            depth_sha = _write_durably(self.root / depth_file, buffer.getvalue(), written)
+            rgb_sha = _write_image(self.root / rgb_file, png.tobytes(), written)
+            depth_sha = _write_image(self.root / depth_file, buffer.getvalue(), written)
         except OSError as e:
             for path in written:  # unreferenced now: free their space at once
                 path.unlink(missing_ok=True)
@@ -713,7 +714,7 @@ def _create_database(db: Path) -> None:
     """The schema is written under a temporary name and renamed into place, so a reader never
     finds ``trials.sqlite`` without its tables (a store being created looked like another
     program's database). Closing the only connection folds the WAL back into the file."""
-    tmp = db.with_name(f".{db.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    tmp = temporary_name(db)
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -722,20 +723,12 @@ def _create_database(db: Path) -> None:
             conn.executescript(_INIT)
         finally:
             conn.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(tmp)
         os.replace(tmp, db)
     finally:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
-    dir_fd = os.open(db.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(db.parent)
 
 
 def _check_or_init_schema(conn: sqlite3.Connection, root: Path, create: bool) -> None:
@@ -779,36 +772,10 @@ def _disk_full(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
-def _write_durably(path: Path, data: bytes, written: list[Path] | None = None) -> str:
-    """Temp name, fsync, rename, fsync the directory: the final name never holds a partial file.
-
-    A failed write removes its temporary file (on a full disk it holds the space others need);
-    ``written`` gets ``path`` once it is in place.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.filename is None:
-            e.filename = str(path)
-        raise
-    if written is not None:
-        written.append(path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+def _write_image(path: Path, data: bytes, written: list[Path]) -> str:
+    """``path`` written durably and added to ``written``; its sha256."""
+    write_durably(path, data)
+    written.append(path)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from supersize_grasp.dataset.durable import TMP_SUFFIX, write_durably
 
 from .network import GraspNet
 
@@ -58,40 +59,24 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         CheckpointError: the disk is full (the message names the file).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     payload = {"format": FORMAT, "version": VERSION, **checkpoint.__dict__}
     buffer = io.BytesIO()  # serialised first: torch's writer reports a full disk without errno
     torch.save(payload, buffer)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = buffer.getbuffer()
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            kept = f"the previous {path.name} is kept" if path.exists() else "nothing was written"
-            raise CheckpointError(
-                f"{path}: disk full: cannot write the checkpoint ({e.strerror}); {kept}: free "
-                "space on this disk and run the same command again to continue"
-            ) from e
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        write_durably(path, buffer.getbuffer())
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        kept = f"the previous {path.name} is kept" if path.exists() else "nothing was written"
+        raise CheckpointError(
+            f"{path}: disk full: cannot write the checkpoint ({e.strerror}); {kept}: free "
+            "space on this disk and run the same command again to continue"
+        ) from e
 
 
 def remove_leftovers(folder: str | Path) -> None:
     """Delete temporary checkpoint files that a killed writer left in ``folder``."""
-    for tmp in Path(folder).glob(".*.pt.tmp*"):
+    for tmp in Path(folder).glob(f".*.pt.*{TMP_SUFFIX}"):
         tmp.unlink(missing_ok=True)
 
 

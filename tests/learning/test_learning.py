@@ -198,6 +198,19 @@ def test_bad_checkpoints_are_named(tmp_path):
         load_checkpoint(mismatched)
 
 
+def test_a_killed_checkpoint_write_leaves_nothing_the_next_run_keeps(tmp_path):
+    from supersize_grasp.models.checkpoint import Checkpoint, remove_leftovers
+
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), {}, "x", "-"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]  # no temporary file
+    cut_short = tmp_path / ".last.pt.0123abcd.tmp"  # what a kill during the write leaves
+    cut_short.write_bytes(b"partial")
+    remove_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    assert load_checkpoint(path).data_fingerprint == "x"
+
+
 def test_train_and_report_on_simulated_trials(stores, tmp_path):
     root, config_file, _ = stores
     common = ["--config", str(config_file), "--quiet"]
