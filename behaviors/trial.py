@@ -458,7 +458,9 @@ class LogTrial(TrialBehaviour):
         grasp: Grasp = self.read(key(self.side, "grasp"))
         log, stamp = self.log, self.now()
         samples = self.read(key(self.side, "gripper_history")) or []
-        history = [s for s in samples if trial.started <= s[0] <= stamp]
+        # No upper bound: a gripper state may be stamped ahead of the /clock this node has seen
+        # (GripperHistory itself starts again when a restarted robot's clock goes back).
+        history = [s for s in samples if s[0] >= trial.started]
         t = self.config.trial
         camera = scene.camera
         intrinsics = dict(

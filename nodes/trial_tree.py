@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 
 import rclpy
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -148,9 +149,12 @@ class TrialTreeNode(Node):
 def wait_for_recorder(
     node: Node, recorder: str, publishers: dict[Publisher, QoSProfile], timeout: float
 ) -> None:
-    """Block until the node named ``recorder`` subscribed to each publisher's topic and every
-    subscription there matched, so the recording misses none of their messages (a latched
-    publisher hands its last one over on matching).
+    """Block until the node named ``recorder`` subscribed to each publisher's topic, every
+    subscription there matched, and every reliable one acknowledged what was already published.
+
+    A match seen from the publisher is not yet one seen from the subscriber: a latched publisher
+    of depth 1 (the first snapshot, published before the first tick) could replace its message
+    with the next tick's before the recorder took it. Once acknowledged, it is recorded.
 
     Raises TimedOutError after ``timeout`` s, ExternalShutdownException on Ctrl-C.
     """
@@ -170,6 +174,13 @@ def wait_for_recorder(
                 f"waiting {waited:.0f} s for the recorder {recorder!r} on {', '.join(missing)}"
             )
         time.sleep(0.02)
+    for publisher in publishers:
+        left = max(0.0, timeout - (time.monotonic() - start))
+        if not publisher.wait_for_all_acked(Duration(seconds=left)):
+            raise TimedOutError(
+                f"the recorder node {recorder!r} did not acknowledge {publisher.topic_name} "
+                f"within {timeout:g} s (recorder_timeout)"
+            )
 
 
 def _unmatched(node: Node, recorder: str, publishers: dict[Publisher, QoSProfile]) -> list[str]:
