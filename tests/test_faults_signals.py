@@ -4,11 +4,14 @@ no Python traceback from the verb or its nodes, nothing half-written, and the sa
 again continues where it stopped. Each phase is found by a condition (a line, a file, a count).
 
 Phases covered here: ``collect`` during the graph's start-up, ``robot-test`` mid-tries (the
-collection graph with trials in flight), ``train`` mid-epoch right after a checkpoint, ``stages``
-during its training.
+collection graph with trials in flight) and during a clutter run (the clear-table graph with the
+scorer), ``train`` mid-epoch right after a checkpoint, ``stages`` during its training and during a
+later stage's collection (the learned policy through the scorer). ``collect`` stopped mid-trial
+with Ctrl-C is the live viewer session's end (tests/test_viewer.py).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +22,8 @@ import pytest
 
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore, check_store
-from supersize_grasp.models.checkpoint import load_checkpoint
+from supersize_grasp.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from supersize_grasp.models.network import GraspNet
 from supersize_grasp.simulator.collect import collect
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
@@ -148,14 +152,15 @@ def test_robot_test_interrupted_mid_tries_collects_only_what_is_missing(tmp_path
     assert (out / "report.md").exists()
 
 
-def test_train_terminated_mid_epoch_resumes_from_its_checkpoint(
-    tmp_path, config_file, random_trials
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_train_stopped_mid_epoch_resumes_from_its_checkpoint(
+    tmp_path, config_file, random_trials, sig
 ):
     out = tmp_path / "run"
     args = ["train", "--data", random_trials, "--out", out, "--quiet", "--config", config_file]
     verb = Verb(tmp_path, *args)
     verb.wait_for(lambda: "epoch 1/8:" in verb.output(), "first epoch", timeout=300)
-    verb.stop(signal.SIGTERM)
+    verb.stop(sig)
     assert not (out / "model.pt").exists()
     assert sorted(p.name for p in out.iterdir()) == ["last.pt", "tensorboard"]
     stopped = load_checkpoint(out / "last.pt")
@@ -181,3 +186,64 @@ def test_stages_stopped_during_training_resumes_the_stage(tmp_path, config_file,
     run(*args)
     final = load_checkpoint(out / "stage-0" / "model.pt")
     assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
+
+
+def untrained_model(path: Path, config_file: Path) -> Path:
+    """A network that was never trained: the learned graphs need a model, not a good one."""
+    profile = load_config([config_file]).learning.profile
+    weights = GraspNet(profile).state_dict()
+    save_checkpoint(path, Checkpoint(profile, 18, weights, {}, "untrained", "random init"))
+    return path
+
+
+def test_stages_stopped_during_a_stage_collection_resumes_it(tmp_path, config_file, random_trials):
+    data, out = tmp_path / "data", tmp_path / "stages"
+    shutil.copytree(random_trials, data)  # the module's store stays as the other tests expect
+    untrained_model(out / "stage-0" / "model.pt", config_file)  # stage 0 is done
+    config = tmp_path / "stages.yaml"
+    config.write_text(CONFIG + "  finetune_epochs: 1\n")
+    args = ["stages", "--stages", "2", "--trials", "2", "--data", data, "--out", out, "--quiet"]
+    args += ["--config", config]
+    with TrialStore.open(data, readonly=True) as store:
+        before = {t.trial_id: t for t in store.trials(labelled_only=False)}
+    verb = Verb(tmp_path, *args)
+    verb.wait_for(lambda: count(data) > len(before), "a stage-1 trial", timeout=300)
+    output = verb.stop(signal.SIGINT)
+    assert "stage 1 collection stopped (130)" in output
+    assert not (out / "stage-1").exists()
+    assert check_store(data) == []
+
+    run(*args)
+    with TrialStore.open(data, readonly=True) as store:
+        after = {t.trial_id: t for t in store.trials(labelled_only=False)}
+        assert store.count(stage=1, labelled_only=True) >= 2 and store.check_integrity() == []
+    assert {i: after[i] for i in before} == before
+    assert load_checkpoint(out / "stage-1" / "model.pt").stage == 1
+
+
+def test_robot_test_terminated_in_a_clutter_run_keeps_finished_runs(tmp_path, config_file):
+    out = tmp_path / "robot"
+    config = tmp_path / "clutter.yaml"
+    config.write_text(CONFIG + "clear_table: {max_interactions: 2}\n")
+    model = untrained_model(tmp_path / "model.pt", config_file)
+    args = ["robot-test", "--out", out, "--policies", "random", "--objects", "seen"]
+    args += ["--tries", "1", "--tries-per-scene", "1", "--clutter-runs", "2"]
+    args += ["--clutter-objects", "2", "--seed", "7"]
+    args += ["--model", model, "--quiet", "--config", config]
+    store = out / "clear-table"
+    verb = Verb(tmp_path, *args)
+    verb.wait_for(lambda: count(store) >= 1, "a clutter interaction", timeout=300)
+    output = verb.stop(signal.SIGTERM)
+    assert "stopped (143)" in output
+    assert not (out / "report.md").exists()
+    assert check_store(store) == []
+    with TrialStore.open(store, readonly=True) as s:
+        before = {t.trial_id: t for t in s.trials(labelled_only=False)}
+
+    again = run(*args)
+    assert "clutter run 2/2" in again
+    with TrialStore.open(store, readonly=True) as s:
+        after = {t.trial_id: t for t in s.trials(labelled_only=False)}
+        assert s.check_integrity() == []
+    assert {i: after[i] for i in before} == before
+    assert (out / "report.md").exists()
