@@ -114,10 +114,22 @@ class Publishers:
         rclpy.shutdown(context=self.context)
 
 
+def wait_until_recorded(path: Path, messages: int, recorder: subprocess.Popen) -> None:
+    """Until the file, read as it is on disk, holds ``messages`` messages (flushed chunks)."""
+    deadline = time.monotonic() + 60.0
+    while not path.exists() or sum(1 for _ in read_messages(path)) < messages:
+        assert recorder.poll() is None, recorder.stdout.read()
+        assert time.monotonic() < deadline, f"{path}: fewer than {messages} messages recorded"
+        time.sleep(0.05)
+
+
 def test_recorder_node_records_topics_over_dds(tmp_path):
     topics = {"/rec/chatter": String, "/rec/image": Image, "/rec/trials": TrialRecord}
     recorder = record_process(
-        tmp_path, ["/rec/chatter", "/rec/image:sensor_msgs/msg/Image", "/rec/trials"]
+        tmp_path,
+        ["/rec/chatter", "/rec/image:sensor_msgs/msg/Image", "/rec/trials"],
+        "-p",
+        "storage.recorder.flush_interval:=0.2",
     )
     pubs = Publishers(topics)
     try:
@@ -132,7 +144,7 @@ def test_recorder_node_records_topics_over_dds(tmp_path):
             trial.roi.width = 7
             pubs.pubs["/rec/trials"].publish(trial)
             time.sleep(0.01)
-        time.sleep(1.0)  # delivery (reliable) before the stop
+        wait_until_recorded(tmp_path / "sessions" / "test.mcap", 60, recorder)
     finally:
         pubs.close()
         recorder.send_signal(signal.SIGINT)
@@ -185,7 +197,7 @@ def test_kill_9_of_the_recorder_node_keeps_the_flushed_chunks(tmp_path):
         for i in range(200):
             pubs.pubs["/rec/kill"].publish(String(data=f"message {i:04d} " + "x" * 100))
             time.sleep(0.001)
-        time.sleep(1.0)  # received, and the last chunk flushed by the timer
+        wait_until_recorded(tmp_path / "sessions" / "test.mcap", 200, recorder)
         for i in range(200, 400):
             pubs.pubs["/rec/kill"].publish(String(data=f"message {i:04d} " + "x" * 100))
         os.killpg(recorder.pid, signal.SIGKILL)
