@@ -30,6 +30,7 @@ from supersize_grasp.dataset.recorder import (
     recover,
 )
 from supersize_grasp.dataset.store import TrialStore
+from supersize_grasp.launcher import GraphProcess
 
 SHARE = Path(sys.prefix, "share")
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
@@ -114,11 +115,11 @@ class Publishers:
         rclpy.shutdown(context=self.context)
 
 
-def wait_until_recorded(path: Path, messages: int, recorder: subprocess.Popen) -> None:
+def wait_until_recorded(path: Path, messages: int, recorder: subprocess.Popen | GraphProcess):
     """Until the file, read as it is on disk, holds ``messages`` messages (flushed chunks)."""
     deadline = time.monotonic() + 60.0
     while not path.exists() or sum(1 for _ in read_messages(path)) < messages:
-        assert recorder.poll() is None, recorder.stdout.read()
+        assert recorder.poll() is None, f"the recorder exited: {recorder.poll()}"
         assert time.monotonic() < deadline, f"{path}: fewer than {messages} messages recorded"
         time.sleep(0.05)
 
@@ -282,7 +283,6 @@ def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
     message definitions in the venv's ament index, and the recording ends with its footer."""
     from supersize_grasp.config import load_config
     from supersize_grasp.graph import NodeSpec
-    from supersize_grasp.launcher import GraphProcess
 
     config = load_config(
         overrides={"storage.data_dir": str(tmp_path), "storage.recorder.topics": ["/rec3/chatter"]}
@@ -300,8 +300,7 @@ def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
             time.sleep(0.05)
         for i in range(5):
             pubs.pubs["/rec3/chatter"].publish(String(data=f"hi {i}"))
-        time.sleep(1.0)
-        assert graph.poll() is None, f"the recorder exited: {graph.poll()}"
+        wait_until_recorded(tmp_path / "sessions" / "unsourced.mcap", 5, graph)
     finally:
         pubs.close()
         graph.shutdown()
