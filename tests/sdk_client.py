@@ -262,6 +262,7 @@ class SdkClient:
 
     def close(self) -> None:
         self.executor.shutdown()
+        self._thread.join(timeout=10.0)  # its spin must not outlive the context
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
 

@@ -65,6 +65,8 @@ def run_on_the_simulator(tmp_path, make_root) -> TrialStore:
             assert sim.poll() is None, "the simulator died"
     finally:
         executor.shutdown()
+        if spinner.is_alive():
+            spinner.join(timeout=10.0)  # its spin must not outlive the context
         log.close()
         node.destroy_node()
         rclpy.shutdown(context=context)

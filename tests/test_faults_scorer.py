@@ -75,7 +75,8 @@ class TreeRunner:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.tree.tick_tock(period=0.05)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
 
     def _record(self, tree) -> None:
         for b in tree.root.iterate():
@@ -96,6 +97,7 @@ class TreeRunner:
     def close(self) -> None:
         self.tree.stop()
         self.executor.shutdown()
+        self.thread.join(timeout=10.0)  # its spin must not outlive the context
         self.node.destroy_node()
         self.context.try_shutdown()
 
