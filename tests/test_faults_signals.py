@@ -11,6 +11,7 @@ with Ctrl-C is the live viewer session's end (tests/test_viewer.py).
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,13 @@ learning:
   seen_test_fraction: 0.2
 """
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+# rclpy's own: a Ctrl-C inside its Task constructor leaves a Task whose __del__ then fails
+# ("Exception ignored in ... Future.__del__"); printed at teardown, the exit status is right.
+ROS_TEARDOWN_NOISE = re.compile(
+    r"Exception ignored in: <function Future\.__del__.*?\nAttributeError: 'Task' object has "
+    r"no attribute '_exception'\n",
+    re.DOTALL,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +102,7 @@ class Verb:
                 self.process.wait()
         output = self.output()
         assert code == EXIT[sig], output[-3000:]
-        assert "Traceback" not in output, output[-5000:]
+        assert "Traceback" not in ROS_TEARDOWN_NOISE.sub("", output), output[-5000:]
         return output
 
 
