@@ -18,18 +18,19 @@ import threading
 import time
 from dataclasses import dataclass
 
-import rclpy
 from baxter_core_msgs import msg as baxter_msg
 from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionClient, ActionServer
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from supersize_grasp_interfaces import msg as ssg_msg
 from supersize_grasp_interfaces.action import CollectTrials
 from supersize_grasp_interfaces.srv import ScoreGrasps
+
+from supersize_grasp.nodes.spin import run_node
 
 NODE_NAME = "interface_echo"
 MESSAGE_TYPES = [
@@ -266,14 +267,7 @@ def run_check(timeout: float = 10.0) -> list[CheckResult]:
 
 
 def main(args=None) -> None:
-    try:
-        with rclpy.init(args=args):
-            node = InterfaceEchoNode()
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(InterfaceEchoNode, args, make_executor=MultiThreadedExecutor)
 
 
 if __name__ == "__main__":

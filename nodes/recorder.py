@@ -23,14 +23,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import MessageInfo
 
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.nodes.parameters import load_node_config
+from supersize_grasp.nodes.spin import run_node
 
 NODE_NAME = "recorder"
 DISCOVERY_PERIOD = 0.5  # s between graph look-ups for topics not yet subscribed
@@ -108,10 +107,13 @@ class RecorderNode(Node):
         received = info.get("received_timestamp") or time.time_ns()
         self._recorder.write(topic, data, received, info.get("source_timestamp") or received)
 
-    def close(self) -> int:
-        """Finish the file; returns the number of messages recorded."""
-        self._recorder.close()
-        return self._recorder.messages
+    def destroy_node(self) -> None:
+        """Finishes the file (summary, footer) before the node goes."""
+        if self._recorder is not None:  # rclpy may destroy the node again at context shutdown
+            recorder, self._recorder = self._recorder, None
+            recorder.close()
+            self.get_logger().info(f"{recorder.messages} messages in {self.path}")
+        super().destroy_node()
 
 
 def _adapted_qos(publishers, depth: int) -> QoSProfile:
@@ -161,24 +163,18 @@ def _stringify_hash(type_hash) -> str:
 
 
 def main(args=None) -> None:
-    node = None
+    built: list[RecorderNode] = []
+
+    def make_node() -> RecorderNode:
+        built.append(RecorderNode())
+        return built[0]
+
     try:
-        with rclpy.init(args=args):
-            node = RecorderNode()
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                messages = node.close()
-                node.destroy_node()  # before logging: rosout is gone after a signal's shutdown
-                rclpy.logging.get_logger(NODE_NAME).info(f"{messages} messages in {node.path}")
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        run_node(make_node, args)
     except OSError as e:  # the recording ends where the disk filled; what it holds is readable
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        where = node.path if node is not None else "the session recording"
+        where = built[0].path if built else "the session recording"
         raise SystemExit(f"{NODE_NAME}: disk full: cannot write {where} ({e.strerror})") from None
 
 

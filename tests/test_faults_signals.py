@@ -255,3 +255,47 @@ def test_robot_test_terminated_in_a_clutter_run_keeps_finished_runs(tmp_path, co
         assert s.check_integrity() == []
     assert {i: after[i] for i in before} == before
     assert (out / "report.md").exists()
+
+
+# A node of ours (run_node) taking and publishing messages as fast as it can: every signal lands
+# inside rclpy, mostly inside a pybind11 call or a callback that publishes.
+FLOODED_NODE = """\
+from rclpy.node import Node
+from std_msgs.msg import String
+from supersize_grasp.nodes.spin import run_node
+
+class Flooded(Node):
+    def __init__(self):
+        super().__init__("flooded")
+        publisher = self.create_publisher(String, "flood", 10)
+        self.create_subscription(String, "flood", lambda message: None, 10)
+        self.create_timer(0.0005, lambda: publisher.publish(String(data="x" * 1000)))
+        self.create_timer(0.05, lambda: print("spinning", flush=True))
+
+    def destroy_node(self):
+        print("destroyed", flush=True)
+        super().destroy_node()
+
+run_node(Flooded)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_spinning_node_stops_between_callbacks(sig):
+    """A signal asks the spin loop to stop; it is never raised inside rclpy (CI once saw a
+    pybind11 ``RuntimeError`` traceback from a node stopped while it took a message)."""
+    for attempt in range(8):
+        node = subprocess.Popen(
+            [sys.executable, "-c", FLOODED_NODE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "ROS_DOMAIN_ID": os.environ.get("ROS_DOMAIN_ID", "0")},
+        )
+        assert node.stdout.readline() == "spinning\n"
+        time.sleep(0.1 * attempt)
+        node.send_signal(sig)
+        output = node.communicate(timeout=30)[0]
+        assert node.returncode == 0, output
+        assert "Traceback" not in output, output
+        assert output.rstrip().endswith("destroyed"), output

@@ -23,8 +23,11 @@ learning:
   epochs: 2
   finetune_epochs: 1
   num_patch_samples: 200
-  seen_test_fraction: 0.2
+  seen_test_fraction: 0.5
 """
+# Half the scenes are held out: the report needs a seen test set with a success and a failure.
+# Scene ids are random, so which of the 50 one-trial scenes are held changes from run to run; at
+# 0.2 about 1 run in 40 held no success, at 0.5 about 1 in 20,000 (36 % of random tries succeed).
 
 
 def test_one_stage_end_to_end(tmp_path):
