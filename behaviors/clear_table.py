@@ -18,6 +18,7 @@ from supersize_grasp.geometry import top_down_quaternion
 from .collection import each_arm_repeats, with_robot_topics
 from .robot import EnableRobot, SolveIK, Status
 from .trial import TrialBehaviour, TrialLog, _gripper, _motion, key
+from .trial_plan import Motion
 
 
 class PlanDrop(SolveIK):
@@ -43,7 +44,9 @@ def drop_in_bin(side: str, config: Config) -> py_trees.behaviour.Behaviour:
         memory=True,
         children=[
             PlanDrop(side, config),
-            _motion("Over the bin", side, config, "drop/above", 2 * config.trial.joint_tolerance),
+            _motion(
+                side, config, "drop/above", Motion("Over the bin", 2 * config.trial.joint_tolerance)
+            ),
             _gripper(side, config, EndEffectorCommand.CMD_RELEASE, "Drop"),
         ],
     )

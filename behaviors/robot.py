@@ -24,6 +24,7 @@ from std_msgs.msg import Bool
 
 from supersize_grasp.config.robot import RobotConfig
 
+from .motion import PathFollower
 from .ros.exceptions import NotReadyError
 
 Status = py_trees.common.Status
@@ -250,8 +251,6 @@ class MoveJoints(RobotBehaviour):
             the goal (a descent stopped by the object it is about to grasp).
     """
 
-    STILL = 0.02  # rad/s: joints slower than this are standing still
-
     def __init__(
         self,
         name: str,
@@ -280,57 +279,52 @@ class MoveJoints(RobotBehaviour):
     def initialise(self) -> None:
         super().initialise()
         path = self.read(self.waypoints) if isinstance(self.waypoints, str) else self.waypoints()
-        self.path = [path] if isinstance(path, dict) else list(path or [])
-        self.index = 0
+        path = [path] if isinstance(path, dict) else list(path or [])
+        self.follower = PathFollower(
+            path, self.tolerance, self.stop_when_blocked, self.blocked_time
+        )
         self.deadline = self.now() + self.timeout
-        self.still_since: float | None = None
 
     def update(self) -> Status:
-        if not self.path:
+        path = self.follower.path
+        if not path:
             self.feedback_message = "no waypoints"
             return Status.FAILURE
         joints = self.read(JOINTS_KEY)
         if joints is None:
             self.feedback_message = "waiting for joint states"
             return Status.RUNNING
-        current = dict(zip(joints.name, joints.position, strict=True))
-        while True:
-            target = self.path[self.index]
-            last = self.index == len(self.path) - 1
-            tolerance = self.tolerance if last else 2 * self.tolerance
-            error = max(abs(current[n] - v) for n, v in target.items())
-            if error > tolerance or last:
-                break
-            self.index += 1
-        if error <= tolerance:
+        # Stood-still time is measured on the states' own stamps: states that stop arriving (a
+        # loaded machine) must not read as an arm that stopped moving.
+        stamp = joints.header.stamp.sec + joints.header.stamp.nanosec * 1e-9
+        step = self.follower.step(
+            stamp or self.now(),
+            dict(zip(joints.name, joints.position, strict=True)),
+            dict(zip(joints.name, joints.velocity, strict=False)),
+        )
+        if step.outcome == "arrived":
             self.feedback_message = "arrived"
             return Status.SUCCESS
-        if self.stop_when_blocked and self._blocked(joints, target):
-            self.feedback_message = f"blocked {math.degrees(error):.1f} deg short: stopped there"
+        if step.outcome == "blocked":
+            self.feedback_message = (
+                f"blocked {math.degrees(step.error):.1f} deg short: stopped there"
+            )
             return Status.SUCCESS
         if self.now() > self.deadline:
-            where = f"waypoint {self.index + 1}/{len(self.path)}"
+            where = f"waypoint {step.index + 1}/{len(path)}"
             self.feedback_message = f"timed out after {self.timeout:.0f} s at {where}"
             return Status.FAILURE
         self.publisher.publish(
             JointCommand(
-                mode=JointCommand.POSITION_MODE, names=list(target), command=list(target.values())
+                mode=JointCommand.POSITION_MODE,
+                names=list(step.target),
+                command=list(step.target.values()),
             )
         )
         self.feedback_message = (
-            f"waypoint {self.index + 1}/{len(self.path)}, error {math.degrees(error):.1f} deg"
+            f"waypoint {step.index + 1}/{len(path)}, error {math.degrees(step.error):.1f} deg"
         )
         return Status.RUNNING
-
-    def _blocked(self, joints: JointState, target: dict[str, float]) -> bool:
-        velocity = dict(zip(joints.name, joints.velocity, strict=False))
-        moving = any(abs(velocity.get(n, 0.0)) > self.STILL for n in target)
-        if moving:
-            self.still_since = None
-            return False
-        if self.still_since is None:
-            self.still_since = self.now()
-        return self.now() - self.still_since >= self.blocked_time
 
     def terminate(self, new_status: Status) -> None:
         super().terminate(new_status)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +27,6 @@ from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.config import Config
 from supersize_grasp.dataset.store import Trial
-from supersize_grasp.geometry import angle_bin, matrix_to_quaternion, top_down_quaternion
 from supersize_grasp.qos import LATCHED
 
 from .regions import Region, RegionFinder
@@ -44,6 +42,17 @@ from .robot import (
     gripper_key,
 )
 from .scene import Scene, scene_from_messages
+from .trial_plan import (
+    Motion,
+    camera_record,
+    is_success,
+    label_message,
+    plan_trial,
+    put_down_spot,
+    sample_random_grasp,
+    trial_motions,
+    trial_record,
+)
 
 ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
@@ -85,7 +94,7 @@ class TrialState:
     success: bool = False
     force: float = 0.0
     gripper_position: float = 0.0
-    held_object: str = ""
+    object_id: str = ""
     message: str = ""
 
 
@@ -225,21 +234,11 @@ class ChooseRandomGrasp(TrialBehaviour):
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
         trial: TrialState = self.read(key(self.side, "trial"))
-        region = regions[int(self.rng.integers(len(regions)))]
-        u, v = region.sample_pixel(self.rng, self.config.trial.roi.sample_on_foreground)
-        x, y, _ = scene.camera.pixel_to_plane(u, v, self.config.trial.table_z)
-        theta = float(self.rng.uniform(0.0, math.pi))
-        grasp = Grasp(u, v, float(x), float(y), theta, region, attempts=trial.ik_failures + 1)
+        g = sample_random_grasp(self.rng, regions, scene.camera, self.config.trial)
+        grasp = Grasp(g.u, g.v, g.x, g.y, g.theta, g.region, attempts=trial.ik_failures + 1)
         self.bb.set(key(self.side, "grasp"), grasp, overwrite=True)
-        self.feedback_message = f"({x:.3f}, {y:.3f}) m, {math.degrees(theta):.0f} deg"
+        self.feedback_message = f"({g.x:.3f}, {g.y:.3f}) m, {math.degrees(g.theta):.0f} deg"
         return Status.SUCCESS
-
-
-def _vertical(x: float, y: float, theta: float, z_from: float, z_to: float, spacing=0.05):
-    """Poses from z_from (excluded) to z_to, so that the gripper stays on its vertical line."""
-    n = max(1, math.ceil(abs(z_to - z_from) / spacing))
-    quaternion = top_down_quaternion(theta)
-    return [((x, y, float(z)), quaternion) for z in np.linspace(z_from, z_to, n + 1)[1:]]
 
 
 class PlanGrasp(SolveIK):
@@ -259,15 +258,8 @@ class PlanGrasp(SolveIK):
         self.bb.register_key(key(side, "grasp"), access=READ)
 
     def _poses(self):
-        t = self.config.trial
         g: Grasp = self.bb.get(key(self.side, "grasp"))
-        z_above = t.table_z + t.approach_height
-        z_grasp = t.table_z + t.grasp_depth
-        return {
-            "above": [((g.x, g.y, z_above), top_down_quaternion(g.theta))],
-            "down": _vertical(g.x, g.y, g.theta, z_above, z_grasp),
-            "up": _vertical(g.x, g.y, g.theta, z_grasp, z_grasp + t.lift_height),
-        }
+        return plan_trial(self.config.trial, g.x, g.y, g.theta).paths()
 
     def update(self) -> Status:
         status = super().update()
@@ -277,17 +269,15 @@ class PlanGrasp(SolveIK):
 
 
 class LabelTrial(TrialBehaviour):
-    """After the lift, waits for the gripper to settle and labels the trial from its state.
-
-    Success: the gripper reports ``gripping``, or it holds at least ``robot.label.min_force`` with
-    the fingers not closed (the paper labels from the gripper's force sensor). Only a state that
-    arrived after the settling time counts: a label is measured, never read from a silent gripper;
-    FAILURE (the trial is logged as aborted) when none comes within ``trial.motion_timeout``.
+    """After the lift, waits ``trial.label_settle`` and labels the trial from the gripper's
+    state by the one rule (:func:`~.trial_plan.is_success`). Only a state that arrived after the
+    settling time counts: a label is measured, never read from a silent gripper; FAILURE (the
+    trial is logged as aborted) when none comes within ``trial.motion_timeout``.
     """
 
-    def __init__(self, side: str, config: Config, settle: float = 0.3) -> None:
+    def __init__(self, side: str, config: Config) -> None:
         super().__init__("Label from gripper", side, config, read=[gripper_key(side)])
-        self.settle = settle
+        self.settle = config.trial.label_settle
 
     def initialise(self) -> None:
         super().initialise()
@@ -306,26 +296,27 @@ class LabelTrial(TrialBehaviour):
                 return Status.FAILURE
             self.feedback_message = "waiting for a gripper state after settling"
             return Status.RUNNING
-        label = self.config.robot.label
-        held = state.force >= label.min_force and state.position >= label.min_position
         trial: TrialState = self.read(key(self.side, "trial"))
-        trial.success = bool(state.gripping == 1 or held)
+        trial.success = is_success(
+            state.gripping == 1, state.force, state.position, self.config.robot.label
+        )
         trial.outcome = "success" if trial.success else "failure"
         trial.force, trial.gripper_position = float(state.force), float(state.position)
-        trial.held_object = _held_object(state)
-        self.feedback_message = trial.message = (
-            f"{trial.outcome}: force {state.force:.0f}%, opening {state.position:.0f}%"
+        trial.object_id = _trial_object(state)
+        self.feedback_message = trial.message = label_message(
+            trial.outcome, state.force, state.position
         )
         return Status.SUCCESS
 
 
-def _held_object(state: EndEffectorState) -> str:
-    """The simulator names the held object in the state's JSON; a real gripper does not."""
+def _trial_object(state: EndEffectorState) -> str:
+    """The simulator names the trial's object in the state's JSON (held, else the one below the
+    gripper: ``simulator.contacts.trial_object``); a real gripper does not."""
     try:
         info = json.loads(state.state or "{}")
     except ValueError:
         return ""
-    return str(info.get("held_object") or "") if isinstance(info, dict) else ""
+    return str(info.get("trial_object") or "") if isinstance(info, dict) else ""
 
 
 class TrialLog:
@@ -461,42 +452,31 @@ class LogTrial(TrialBehaviour):
         # No upper bound: a gripper state may be stamped ahead of the /clock this node has seen
         # (GripperHistory itself starts again when a restarted robot's clock goes back).
         history = [s for s in samples if s[0] >= trial.started]
-        t = self.config.trial
-        camera = scene.camera
-        intrinsics = dict(
-            fx=camera.fx,
-            fy=camera.fy,
-            cx=camera.cx,
-            cy=camera.cy,
-            width=camera.width,
-            height=camera.height,
-        )
-        pose = (tuple(camera.position), matrix_to_quaternion(camera.rotation))
+        intrinsics, pose = camera_record(scene.camera)
         self.record = record = dict(
             session_id=log.session_id,
-            stage=log.stage,
-            arm=self.side,
-            chooser=self.chooser,
-            outcome=trial.outcome,
-            roi=(grasp.roi.x, grasp.roi.y, grasp.roi.width, grasp.roi.height),
-            grasp_pixel=(grasp.u, grasp.v),
-            angle=grasp.theta % math.pi,
-            angle_bin=angle_bin(grasp.theta, t.num_angle_bins),
-            grasp_position=(grasp.x, grasp.y, t.table_z + t.grasp_depth),
-            grasp_orientation=top_down_quaternion(grasp.theta),
-            force=trial.force,
-            gripper_position=trial.gripper_position,
-            gripper_history=tuple(history),
-            timings={
-                **trial.timings,
-                "total": stamp - trial.started,
-                "ik_failures": trial.ik_failures,
-            },
-            seed=self.seed,
-            object_id=trial.held_object,
-            message=trial.message,
-            score=grasp.score,
-            stamp=time.time(),
+            **trial_record(
+                self.config,
+                stage=log.stage,
+                arm=self.side,
+                chooser=self.chooser,
+                outcome=trial.outcome,
+                roi=grasp.roi,
+                pixel=(grasp.u, grasp.v),
+                grasp=(grasp.x, grasp.y, grasp.theta),
+                force=trial.force,
+                gripper_position=trial.gripper_position,
+                gripper_history=history,
+                timings={
+                    **trial.timings,
+                    "total": stamp - trial.started,
+                    "ik_failures": trial.ik_failures,
+                },
+                seed=self.seed,
+                object_id=trial.object_id,
+                message=trial.message,
+                score=grasp.score,
+            ),
         )
 
         def write() -> int:
@@ -564,16 +544,8 @@ class PlanPutDown(SolveIK):
         )
 
     def _poses(self):
-        t, w = self.config.trial, getattr(self.config.arms, self.side).workspace
-        x, y = self.rng.uniform(w.x_min, w.x_max), self.rng.uniform(w.y_min, w.y_max)
-        theta = float(self.rng.uniform(0.0, math.pi))
-        z_release = t.table_z + t.grasp_depth + 0.02
-        z_above = t.table_z + t.approach_height
-        return {
-            "above": [((x, y, z_above), top_down_quaternion(theta))],
-            "down": _vertical(x, y, theta, z_above, z_release),
-            "up": _vertical(x, y, theta, z_release, z_above),
-        }
+        spot = put_down_spot(self.rng, getattr(self.config.arms, self.side).workspace)
+        return plan_trial(self.config.trial, *spot).put_down_paths()
 
 
 class RepeatUntil(py_trees.decorators.Decorator):
@@ -662,16 +634,16 @@ def _refill_and_look(side: str, config: Config) -> py_trees.behaviour.Behaviour:
     )
 
 
-def _motion(name, side, config: Config, path: str, tolerance=None, blockable=False):
-    """A motion along a planned path (``/<side>/plan/down``, ...) with the trial's limits."""
+def _motion(side: str, config: Config, path: str, motion: Motion, name: str = "") -> MoveJoints:
+    """A move along a planned path (``/<side>/plan/down``, ...) as the trial defines it."""
     return MoveJoints(
-        name,
+        name or motion.name,
         side,
         config.robot,
         key(side, path),
-        tolerance or config.trial.joint_tolerance,
+        motion.tolerance,
         config.trial.motion_timeout,
-        stop_when_blocked=blockable,
+        stop_when_blocked=motion.stop_when_blocked,
     )
 
 
@@ -713,6 +685,7 @@ def trial_subtree(
     """
     c = EndEffectorCommand
     t = config.trial
+    moves = trial_motions(t)
     park = _park_joints(side, config)
     choose = chooser(side, config) if chooser else ChooseRandomGrasp(side, config, seed)
     grasp_chosen = py_trees.composites.Selector(
@@ -745,10 +718,10 @@ def trial_subtree(
         memory=True,
         children=[
             PlanPutDown(side, config, seed),
-            _motion("Above put-down spot", side, config, "put_down/above"),
-            _motion("Lower", side, config, "put_down/down", 2 * t.joint_tolerance, blockable=True),
+            _motion(side, config, "put_down/above", moves["above"], "Above put-down spot"),
+            _motion(side, config, "put_down/down", moves["down"], "Lower"),
             _gripper(side, config, c.CMD_RELEASE, "Release"),
-            _motion("Raise", side, config, "put_down/up", tolerance=2 * t.joint_tolerance),
+            _motion(side, config, "put_down/up", moves["up"], "Raise"),
         ],
     )
     if when_held is not None:
@@ -800,11 +773,11 @@ def trial_subtree(
             ),
             grasp_chosen,
             _gripper(side, config, c.CMD_RELEASE, "Open gripper"),
-            _motion("Move 25 cm above", side, config, "plan/above"),
+            _motion(side, config, "plan/above", moves["above"]),
             _Mark("Executing", side, config),
-            _motion("Descend", side, config, "plan/down", 2 * t.joint_tolerance, blockable=True),
+            _motion(side, config, "plan/down", moves["down"]),
             _gripper(side, config, c.CMD_GRIP, "Grip"),
-            _motion("Lift 20 cm", side, config, "plan/up", tolerance=2 * t.joint_tolerance),
+            _motion(side, config, "plan/up", moves["up"]),
             LabelTrial(side, config),
             LogTrial(side, config, log, chooser_name, seed),
             after_label,

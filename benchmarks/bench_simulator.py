@@ -19,8 +19,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported
 
 import numpy as np
 
-from supersize_grasp.config.simulator import SimulatorConfig
-from supersize_grasp.simulator.trial import run_grasp_trial, sample_object_pixel_grasp
+from supersize_grasp.bulk.trial import run_grasp_trial, sample_object_pixel_grasp
+from supersize_grasp.config import load_config
 from supersize_grasp.simulator.world import BaxterWorld
 
 
@@ -40,7 +40,7 @@ def _render_time(world: BaxterWorld, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def _random_trials(world: BaxterWorld, args: argparse.Namespace) -> None:
+def _random_trials(world: BaxterWorld, config, args: argparse.Namespace) -> None:
     """Random grasps uniform over object pixels, refilling the table as the robot would ask."""
     rng = np.random.default_rng(args.seed)
     trial_wall, trial_sim, cycle_wall = [], [], []
@@ -56,14 +56,14 @@ def _random_trials(world: BaxterWorld, args: argparse.Namespace) -> None:
             continue
         side = "left" if grasp.y > 0 else "right"
         start = time.perf_counter()
-        result = run_grasp_trial(world, side, grasp.x, grasp.y, grasp.theta)
+        result = run_grasp_trial(world, config, side, grasp.x, grasp.y, grasp.theta)
         trial_wall.append(time.perf_counter() - start)
         cycle_wall.append(time.perf_counter() - cycle_start)
         trial_sim.append(result.sim_time)
         successes += result.success
         missed += result.missed
         ik_fail += not result.ik_ok
-        agree += result.success == (result.lifted_object is not None)
+        agree += result.success == result.lifted
     n = len(trial_wall)
     mean_cycle = statistics.fmean(cycle_wall)
     print(
@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    overrides = {"objects": {"folder": "builtin:primitives"}} if args.primitives else {}
-    config = SimulatorConfig(**overrides)
+    overrides = {"simulator.objects.folder": "builtin:primitives"} if args.primitives else {}
+    root = load_config(overrides=overrides)
+    config = root.simulator
     build_start = time.perf_counter()
     world = BaxterWorld(config, seed=args.seed)
     world.reset_scene(args.objects, split=args.split)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         "RGB + depth + segmentation)"
     )
 
-    _random_trials(world, args)
+    _random_trials(world, root, args)
     if world.warnings():
         print(f"MuJoCo warnings      : {world.warnings()}")
     world.close()

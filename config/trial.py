@@ -42,6 +42,15 @@ class TrialConfig(StrictModel):
     grasp_depth: float = Field(
         0.015, ge=0.0, description="m above the table top for the fingertips at the grasp"
     )
+    release_height: float = Field(
+        0.02, ge=0.0, description="m above the grasp height where a held object is let go"
+    )
+    waypoint_spacing: float = Field(
+        0.05, gt=0.0, description="m between the waypoints of a vertical move (keeps it straight)"
+    )
+    label_settle: float = Field(
+        0.3, ge=0.0, description="s after the lift before the gripper is read (a slip shows)"
+    )
     num_angle_bins: int = Field(18, ge=1, description="theta in [0, pi) split into equal bins")
     max_ik_retries: int = Field(5, ge=0, description="new samples after an unreachable one")
     motion_timeout: float = Field(10.0, gt=0.0, description="s allowed for any single motion")

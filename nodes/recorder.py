@@ -36,8 +36,9 @@ DISCOVERY_PERIOD = 0.5  # s between graph look-ups for topics not yet subscribed
 
 
 class RecorderNode(Node):
-    def __init__(self) -> None:
-        super().__init__(NODE_NAME)
+    def __init__(self, **kwargs) -> None:
+        self._recorder: McapRecorder | None = None  # Ctrl-C may end the constructor anywhere
+        super().__init__(NODE_NAME, **kwargs)
         storage = load_node_config(self, ["storage"]).storage
         config = storage.recorder
         session = self.declare_parameter("session", "").value or datetime.now(

@@ -56,7 +56,7 @@ from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
 from supersize_grasp.qos import LATCHED
-from supersize_grasp.simulator.contacts import held_object
+from supersize_grasp.simulator.contacts import trial_object
 from supersize_grasp.simulator.errors import CommandRejectedError
 from supersize_grasp.simulator.world import BaxterWorld
 
@@ -505,7 +505,8 @@ class SimulatedBaxter(Node):
         enabled, calibrated, ready, moving, gripping, missed, error, _ = flags
         g = self.world.gripper(side)
         command = self._gripper_command[side]
-        state = {"held_object": held_object(self.world, side) if gripping else ""}
+        # Ground truth for the trial's record, from a grip until the fingers open again.
+        state = {"trial_object": trial_object(self.world, side) if g.closing else ""}
         if self._last_errors.get(f"{side} gripper"):
             state["last_error"] = self._last_errors[f"{side} gripper"]
         msg = EndEffectorState(

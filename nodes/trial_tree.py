@@ -55,6 +55,12 @@ RECORDER_WARNING_PERIOD = 5.0  # s between warnings while the first tick waits f
 
 class TrialTreeNode(Node):
     def __init__(self, **kwargs) -> None:
+        # What destroy_node reads, first: Ctrl-C may end the constructor anywhere, and the
+        # context's shutdown then destroys the half-built node.
+        self.log: TrialLog | None = None
+        self.tree: RosBehaviourTree | None = None
+        self.finished = False
+        self.failure: str | None = None
         super().__init__("trial_tree", **kwargs)
         self.config = load_node_config(
             self,
@@ -106,8 +112,6 @@ class TrialTreeNode(Node):
             self.config.learning.gripper_opening,
         )
         self.tree.add_post_tick_handler(self._after_tick)
-        self.finished = False
-        self.failure: str | None = None
         if recorder and self.config.storage.record_mcap:
             recorded = {t.partition(":")[0] for t in self.config.storage.recorder.topics}
             offered = {
@@ -137,7 +141,8 @@ class TrialTreeNode(Node):
 
     def destroy_node(self) -> None:
         if self.log is not None:  # rclpy may destroy the node again at context shutdown
-            self.tree.stop()
+            if self.tree is not None:
+                self.tree.stop()
             self.log.close()
             if self.finished:  # a stopped or killed session stays open: it did not finish
                 self.store.end_session(self.session_id)

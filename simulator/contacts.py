@@ -29,3 +29,24 @@ def held_object(world, side: str) -> str:
                 if obj.body_name == name:
                     return obj.object_id
     return ""
+
+
+TRIAL_OBJECT_RADIUS = 0.10  # m: farther from the gripper's line, no object is what a trial tried
+
+
+def trial_object(world, side: str) -> str:
+    """The object a trial of ``side``'s gripper was about (ground truth, never a label): the one
+    both fingers hold, else the object whose centre is nearest the commanded endpoint's vertical
+    line within ``TRIAL_OBJECT_RADIUS`` (read after the lift, that line runs through the grasp
+    point however closely the arm followed it), else ""."""
+    held = held_object(world, side)
+    if held:
+        return held
+    arm = world.arm(side)
+    xy = arm.forward_kinematics(arm.target_positions()).position[:2]
+    best, nearest = "", TRIAL_OBJECT_RADIUS
+    for obj in world.objects():
+        distance = float(((obj.pose.position[:2] - xy) ** 2).sum() ** 0.5)
+        if distance < nearest:
+            best, nearest = obj.object_id, distance
+    return best

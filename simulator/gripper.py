@@ -128,6 +128,11 @@ class Gripper:
         return float(min(100.0, effort / self._config.max_force * 100.0))
 
     @property
+    def closing(self) -> bool:
+        """The last command closed the fingers (a grip, until the next opening command)."""
+        return self._closing
+
+    @property
     def force_limit(self) -> float:
         """The commanded force limit in %."""
         return self._force_percent

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from supersize_grasp.bulk.collect import collect
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore, check_store
 from supersize_grasp.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from supersize_grasp.models.network import GraspNet
-from supersize_grasp.simulator.collect import collect
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 CONFIG = """\
@@ -299,3 +299,61 @@ def test_a_spinning_node_stops_between_callbacks(sig):
         assert node.returncode == 0, output
         assert "Traceback" not in output, output
         assert output.rstrip().endswith("destroyed"), output
+
+
+ENTITIES = ("create_publisher", "create_subscription", "create_timer", "create_client")
+
+
+@pytest.mark.parametrize("node", ["trial_tree", "recorder"])
+def test_a_node_stopped_anywhere_in_its_constructor_is_destroyed_cleanly(tmp_path, node):
+    """Ctrl-C during a node's start-up ends its constructor wherever it is; the context's
+    shutdown then destroys the half-built node, which must not trip over what it never made
+    (CI once saw an AttributeError there). Interrupted at its first, middle and last entity."""
+    import rclpy
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from supersize_grasp.nodes.recorder import RecorderNode
+    from supersize_grasp.nodes.trial_tree import TrialTreeNode
+
+    make = {"trial_tree": TrialTreeNode, "recorder": RecorderNode}[node]
+    config = tmp_path / "node.yaml"
+    config.write_text(f"storage: {{data_dir: {tmp_path / 'data'}}}\n")
+    calls = {"n": 0, "stop_at": 0}
+
+    def counted(original):
+        def entity(self, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == calls["stop_at"]:
+                raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
+
+        return entity
+
+    def start(stop_at: int) -> None:
+        calls.update(n=0, stop_at=stop_at)
+        context = rclpy.Context()
+        rclpy.init(context=context)
+        try:
+            parameters = [
+                Parameter("config_file", value=str(config)),
+                Parameter("session", value=f"stop-at-{stop_at}"),
+            ]
+            made = make(context=context, parameter_overrides=parameters)
+            made.destroy_node()
+        except KeyboardInterrupt:
+            assert stop_at
+        finally:
+            rclpy.shutdown(context=context)  # destroys what the constructor left behind
+
+    originals = {name: getattr(Node, name) for name in ENTITIES}
+    try:
+        for name, original in originals.items():
+            setattr(Node, name, counted(original))
+        start(0)
+        total = calls["n"]
+        for stop_at in sorted({1, (total + 1) // 2, total}):
+            start(stop_at)
+    finally:
+        for name, original in originals.items():
+            setattr(Node, name, original)

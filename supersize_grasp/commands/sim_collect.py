@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
 def run(args, config) -> int:
     from tqdm import tqdm
 
-    from supersize_grasp.simulator.collect import collect
+    from supersize_grasp.bulk.collect import collect
 
     data = args.data or config.storage.data_dir
     bar = None if args.quiet else tqdm(total=args.trials, unit="trial", dynamic_ncols=True)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from supersize_grasp.bulk.collect import collect
 from supersize_grasp.cli import main
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
@@ -28,7 +29,6 @@ from supersize_grasp.models.patches import (
     table_angle,
 )
 from supersize_grasp.models.samples import load_samples
-from supersize_grasp.simulator.collect import collect
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 CONFIG = """\

@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from supersize_grasp.bulk.collect import collect
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.models.checkpoint import load_checkpoint
-from supersize_grasp.simulator.collect import collect
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 CONFIG = """\

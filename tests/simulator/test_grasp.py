@@ -5,8 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from supersize_grasp.bulk.trial import run_grasp_trial
+from supersize_grasp.config import load_config
 from supersize_grasp.simulator.errors import CommandRejectedError
-from supersize_grasp.simulator.trial import run_grasp_trial
+
+CONFIG = load_config()  # the trial's heights, timeouts and labelling rule
 
 
 def test_gripper_needs_calibration_and_valid_values(world):
@@ -35,10 +38,10 @@ def test_gripper_moves_to_commanded_position(world):
 
 def test_well_placed_grasp_lifts_box(world, make_box, top):
     world.place_objects([(make_box(mass=0.25), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
-    result = run_grasp_trial(world, "left", 0.6, 0.2, 0.0, put_down=False, retreat=False)
+    result = run_grasp_trial(world, CONFIG, "left", 0.6, 0.2, 0.0)
     assert result.ik_ok and result.success and not result.missed
     assert result.force > 10.0
-    assert result.lifted_object == "object_0"
+    assert result.lifted and result.object_id == "test/box"
     # 50 mm box between pads that close from 35 to 76.7 mm: (50 - 35) / 41.7 = 36 % open.
     assert result.gripper_position == pytest.approx(36.0, abs=3.0)
     assert world.warnings() == {}
@@ -68,29 +71,29 @@ def test_held_box_weighs_on_endpoint_wrench(world, make_box, top):
 
 def test_grasp_on_nothing_reports_missed(world, make_box, top):
     world.place_objects([(make_box(), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
-    result = run_grasp_trial(world, "left", 0.6, 0.4, 0.5)
+    result = run_grasp_trial(world, CONFIG, "left", 0.6, 0.4, 0.5)
     assert result.ik_ok and not result.success and result.missed
     assert result.gripper_position < 2.0
-    assert result.lifted_object is None
+    assert not result.lifted and result.object_id == ""  # 20 cm from the only box
 
 
 def test_too_wide_object_fails(world, make_box, top):
     # 90 mm across the finger axis: wider than the 76.7 mm opening, the pads land on top.
     world.place_objects([(make_box((0.045, 0.045, 0.02)), (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
-    result = run_grasp_trial(world, "left", 0.6, 0.2, 0.0)
+    result = run_grasp_trial(world, CONFIG, "left", 0.6, 0.2, 0.0)
     assert not result.success
 
 
 def test_badly_placed_grasp_on_edge_does_not_lift(world, make_box, top):
     # Pads close 3.3 cm beside the centre of a 4 cm wide box: only their edge touches it.
     world.place_objects([(make_box((0.05, 0.02, 0.02)), (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
-    result = run_grasp_trial(world, "left", 0.6, 0.2 + 0.033, math.pi / 2)
+    result = run_grasp_trial(world, CONFIG, "left", 0.6, 0.2 + 0.033, math.pi / 2)
     assert not result.success
 
 
 def test_right_arm_grasps_on_its_half(world, make_box, top):
     world.place_objects([(make_box(mass=0.1), (0.55, -0.25, top + 0.025), (0, 0, 0, 1))])
-    result = run_grasp_trial(world, "right", 0.55, -0.25, math.pi / 2)
+    result = run_grasp_trial(world, CONFIG, "right", 0.55, -0.25, math.pi / 2)
     assert result.success
     # put_down leaves it back on the table
     assert world.objects()[0].on_table

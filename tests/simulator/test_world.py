@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from supersize_grasp.simulator.trial import run_grasp_trial, sample_object_pixel_grasp
+from supersize_grasp.bulk.trial import run_grasp_trial, sample_object_pixel_grasp
+from supersize_grasp.config import load_config
 from supersize_grasp.simulator.world import BaxterWorld
+
+CONFIG = load_config()  # the trial's heights, timeouts and labelling rule
 
 
 def test_time_advances_in_control_periods(world):
@@ -74,7 +77,7 @@ def _episode(make_config, seed):
     for _ in range(3):
         grasp = sample_object_pixel_grasp(world.render_head_camera(), rng)
         side = "left" if grasp.y > 0 else "right"
-        result = run_grasp_trial(world, side, grasp.x, grasp.y, grasp.theta)
+        result = run_grasp_trial(world, CONFIG, side, grasp.x, grasp.y, grasp.theta)
         outcomes.append((grasp, result))
     poses = np.array([o.pose.position for o in world.objects()])
     world.close()

@@ -2,17 +2,16 @@
 
 Learning needs tens of thousands of trials; the full ROS graph makes about 3,000 an hour on two
 cores, the Python API about 10,000 per core. Each worker owns a world and runs the paper's random
-trial as the behaviour tree does (capture, MOG regions in one arm's half, a pixel uniform in a
-random region, theta uniform, approach, grasp, lift 20 cm, label from the gripper); the parent
-process alone writes the trial store, one committed trial at a time, so a kill loses at most the
-trials in flight and the same command resumes.
+trial of ``behaviors/trial_plan.py``, the one the behaviour tree runs (capture, MOG regions in one
+arm's half, the random grasp, above, down, grip, lift, label, one record); the parent process
+alone writes the trial store, one committed trial at a time, so a kill loses at most the trials
+in flight and the same command resumes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import math
 import multiprocessing as mp
 import queue
 import signal
@@ -23,9 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from supersize_grasp.behaviors.trial_plan import (
+    RandomGrasp,
+    camera_record,
+    label_message,
+    put_down_spot,
+    sample_random_grasp,
+    trial_record,
+)
 from supersize_grasp.config import Config, to_yaml
 from supersize_grasp.dataset.store import Trial, TrialStore
-from supersize_grasp.geometry import angle_bin, matrix_to_quaternion, top_down_quaternion
+
+from .trial import park, run_grasp_trial
 
 CHOOSER = "random"
 ROBOT = "simulated Baxter (Python API)"
@@ -60,86 +68,81 @@ def _worker(job: Job, results: mp.Queue, stop: mp.Event) -> None:
 
 
 def run_trials(job: Job, should_stop: Callable[[], bool]):
-    """Yield one dict per trial (scene images, camera and the trial's fields) until stopped."""
+    """Yield one dict per trial (scene images, camera and the trial's record) until stopped."""
     from supersize_grasp.behaviors.regions import RegionFinder
-    from supersize_grasp.simulator.trial import run_grasp_trial
     from supersize_grasp.simulator.world import BaxterWorld
 
     config = job.config
-    t = config.trial
     rng = np.random.default_rng(job.seed)
     world = BaxterWorld(config.simulator, seed=job.seed)
     try:
         world.reset_scene(split=job.split)
-        finder = RegionFinder(t.roi, t.table_z)
+        finder = RegionFinder(config.trial.roi, config.trial.table_z)
         sides = config.arms.active()
         while not should_stop():
             world.refill_if_needed(split=job.split)
-            frame = world.render_head_camera()
-            camera = frame.model
             side = sides[int(rng.integers(len(sides)))]
+            for arm in sides:
+                park(world, config, arm)
+            frame = world.render_head_camera()
             workspace = getattr(config.arms, side).workspace
-            regions, _ = finder.find(frame.rgb, frame.depth, camera, workspace)
+            regions, _ = finder.find(frame.rgb, frame.depth, frame.model, workspace)
             if not regions:
                 world.reset_scene(split=job.split)
                 continue
-            region = regions[int(rng.integers(len(regions)))]
-            u, v = region.sample_pixel(rng, t.roi.sample_on_foreground)
-            x, y, _ = camera.pixel_to_plane(u, v, t.table_z)
-            theta = float(rng.uniform(0.0, math.pi))
-            started = time.perf_counter()
-            result = run_grasp_trial(
-                world, side, float(x), float(y), theta, grasp_height=t.grasp_depth
+            grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
+            spot = put_down_spot(rng, workspace)
+            yield run_trial(
+                world, config, frame, side, grasp, stage=job.stage, seed=job.seed, put_down=spot
             )
-            row, col = min(round(v), camera.height - 1), min(round(u), camera.width - 1)
-            label = int(frame.segmentation[row, col])
-            aimed = world.objects()[label - 1].object_id if label > 0 else ""
-            if not result.ik_ok:
-                outcome, message = "ik_failed", "no IK solution for the grasp"
-            else:
-                outcome, message = ("success" if result.success else "failure"), ""
-            yield {
-                "rgb": frame.rgb,
-                "depth": frame.depth,
-                "intrinsics": {
-                    "fx": camera.fx,
-                    "fy": camera.fy,
-                    "cx": camera.cx,
-                    "cy": camera.cy,
-                    "width": camera.width,
-                    "height": camera.height,
-                },
-                "camera_pose": (tuple(camera.position), matrix_to_quaternion(camera.rotation)),
-                "scene_stamp": frame.time,
-                "trial": {
-                    "stage": job.stage,
-                    "arm": side,
-                    "chooser": CHOOSER,
-                    "outcome": outcome,
-                    "roi": (region.x, region.y, region.width, region.height),
-                    "grasp_pixel": (u, v),
-                    "angle": theta,
-                    "angle_bin": angle_bin(theta, t.num_angle_bins),
-                    "grasp_position": (float(x), float(y), t.table_z + t.grasp_depth),
-                    "grasp_orientation": top_down_quaternion(theta),
-                    "force": result.force,
-                    "gripper_position": result.gripper_position,
-                    "timings": {"total": result.sim_time, "wall": time.perf_counter() - started},
-                    "seed": job.seed,
-                    "object_id": _object_id(world, result.lifted_object) or aimed,
-                    "message": message,
-                    "stamp": time.time(),
-                },
-            }
     finally:
         world.close()
 
 
-def _object_id(world, body_name: str | None) -> str:
-    for state in world.objects():
-        if state.body_name == body_name:
-            return state.object_id
-    return ""
+def run_trial(
+    world,
+    config: Config,
+    frame,
+    side: str,
+    grasp: RandomGrasp,
+    *,
+    stage: int,
+    seed: int,
+    put_down: tuple[float, float, float] | None = None,
+) -> dict[str, Any]:
+    """One trial of ``grasp`` in the captured ``frame``: its scene and its record, ready for
+    :func:`_write`."""
+    started = time.perf_counter()
+    result = run_grasp_trial(world, config, side, grasp.x, grasp.y, grasp.theta, put_down=put_down)
+    if not result.ik_ok:
+        outcome, message = "ik_failed", "no IK solution for the grasp"
+    else:
+        outcome = "success" if result.success else "failure"
+        message = label_message(outcome, result.force, result.gripper_position)
+    intrinsics, pose = camera_record(frame.model)
+    return {
+        "rgb": frame.rgb,
+        "depth": frame.depth,
+        "intrinsics": intrinsics,
+        "camera_pose": pose,
+        "scene_stamp": frame.time,
+        "trial": trial_record(
+            config,
+            stage=stage,
+            arm=side,
+            chooser=CHOOSER,
+            outcome=outcome,
+            roi=grasp.region,
+            pixel=(grasp.u, grasp.v),
+            grasp=(grasp.x, grasp.y, grasp.theta),
+            force=result.force,
+            gripper_position=result.gripper_position,
+            timings={"total": result.sim_time, "wall": time.perf_counter() - started},
+            seed=seed,
+            object_id=result.object_id,
+            message=message,
+        ),
+    }
 
 
 @dataclass
