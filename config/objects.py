@@ -18,6 +18,7 @@ __all__ = [
     "BUILTIN_PRIMITIVES",
     "GRIPPER_MAX_OPENING",
     "ObjectSetConfig",
+    "TestObjectsConfig",
     "default_cache_dir",
     "pybullet_random_urdfs",
 ]
@@ -96,10 +97,11 @@ class ObjectSetConfig(StrictModel):
     seed: int = Field(default=0, description="Seeds sizes, masses, frictions, colours, primitives.")
 
     # Train / novel split. Novel objects are never used for training.
-    split_rule: Literal["ends_with_0", "explicit", "hash"] = Field(
+    split_rule: Literal["ends_with_0", "explicit", "hash", "all_novel"] = Field(
         default="ends_with_0",
         description="ends_with_0: pybullet's convention, names ending in '0' are novel; "
-        "explicit: novel_ids / novel_ids_file; hash: a stable hash picks novel_fraction.",
+        "explicit: novel_ids / novel_ids_file; hash: a stable hash picks novel_fraction; "
+        "all_novel: every object is novel (a test-set folder).",
     )
     novel_ids: tuple[str, ...] = Field(
         default=(), description="Object names (e.g. '042', or full ids 'random_urdfs/042')."
@@ -212,3 +214,34 @@ class ObjectSetConfig(StrictModel):
                 if name:
                     names.add(name)
         return frozenset(names)
+
+
+class TestObjectsConfig(StrictModel):
+    """A folder whose objects are all the test set: objects never trained on, e.g. a held-out
+    set the project has never seen. When set, every scene of the ``novel`` split (robot-test,
+    clear-table, ``sim-collect --split novel``) draws from it, and a file in it that cannot be
+    used stops the run with its name; the ``train`` split stays that of ``objects``."""
+
+    folder: str | None = Field(
+        default=None,
+        description="URDF/MJCF/OBJ/STL folder; None: the novel split of objects.folder",
+    )
+    real_size: bool = Field(
+        default=False,
+        description="keep the files' own sizes in metres (scanned objects) instead of rescaling "
+        "each into objects.grasp_width_range",
+    )
+
+    def objects_config(self, objects: ObjectSetConfig) -> ObjectSetConfig:
+        """``objects`` (contact, mass, colour rules) for this folder, every object novel."""
+        if self.folder is None:
+            raise ValueError("no test object folder is set")
+        fields = objects.model_dump()
+        fields.update(
+            folder=self.folder,
+            split_rule="all_novel",
+            novel_ids=(),
+            novel_ids_file=None,
+            scaling="source" if self.real_size else objects.scaling,
+        )
+        return ObjectSetConfig(**fields)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import StrictModel
-from .objects import ObjectSetConfig
+from .objects import ObjectSetConfig, TestObjectsConfig
 from .sim_node import SimNodeConfig
 
 
@@ -136,4 +136,5 @@ class SimulatorConfig(StrictModel):
     # Default: pybullet_data/random_urdfs (needs pybullet); ``{folder: "builtin:primitives"}``
     # selects the seeded boxes/cylinders/capsules that need no files.
     objects: ObjectSetConfig = Field(default_factory=ObjectSetConfig)
+    test_objects: TestObjectsConfig = Field(default_factory=TestObjectsConfig)
     ros: SimNodeConfig = Field(SimNodeConfig(), description="the ROS node around the world")

@@ -699,6 +699,8 @@ def _unit(seed: int, object_id: str, tag: str) -> float:
 
 
 def _split_of(name: str, object_id: str, cfg: ObjectSetConfig, explicit: frozenset[str]) -> Split:
+    if cfg.split_rule == "all_novel":
+        return "novel"
     if cfg.split_rule == "ends_with_0":
         return "novel" if name.rsplit("/", 1)[-1].endswith("0") else "train"
     if cfg.split_rule == "explicit":
@@ -858,11 +860,12 @@ class ObjectLibrary:
         self.from_cache = from_cache
 
     @classmethod
-    def from_config(cls, cfg: ObjectSetConfig | None = None) -> ObjectLibrary:
+    def from_config(cls, cfg: ObjectSetConfig | None = None, strict: bool = False) -> ObjectLibrary:
         """Scan (or load from cache) the configured set and apply split, scale, mass and colour.
 
         Raises:
-            ObjectSetError: the folder holds no usable object.
+            ObjectSetError: the folder holds no usable object; with ``strict`` (a test set, whose
+                figures must count every object), any object that cannot be used, by name.
         """
         cfg = cfg if cfg is not None else ObjectSetConfig()
         if cfg.folder == BUILTIN_PRIMITIVES:
@@ -887,6 +890,11 @@ class ObjectLibrary:
             missing = sorted(explicit - known)
             if missing:
                 logger.warning("novel ids not in %s: %s", source, ", ".join(missing[:10]))
+        if skipped and strict:
+            raise ObjectSetError(
+                f"object folder {source}: cannot use "
+                + "; ".join(f"{name} ({skipped[name]})" for name in sorted(skipped))
+            )
         if skipped:
             logger.warning(
                 "%s: %d objects skipped: %s",

@@ -312,6 +312,12 @@ class BaxterWorld:
         self.seed = self.config.seed if seed is None else seed
         self._rng = np.random.default_rng(self.seed)
         self._library = ObjectLibrary.from_config(self.config.objects)
+        test = self.config.test_objects
+        self._test_library = (
+            ObjectLibrary.from_config(test.objects_config(self.config.objects), strict=True)
+            if test.folder is not None
+            else None
+        )
         self._placements: tuple[Placement, ...] = ()
         self._time_offset = 0.0
         self._enabled = True
@@ -550,7 +556,8 @@ class BaxterWorld:
         if n < 0:
             raise ValueError(f"n_objects must be >= 0, got {n}")
         rng = self._rng if seed is None else np.random.default_rng(seed)
-        candidates = self._library.objects(split)
+        library = self._test_library if split == "novel" and self._test_library else self._library
+        candidates = library.objects(split)
         if n and not candidates:
             raise ValueError(f"object set has no {split!r} objects")
         sc = self.config.scene

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import math
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +28,8 @@ from supersize_grasp.dataset.store import (
     Trial,
     TrialStore,
     check_store,
+    decode_depth,
+    encode_depth,
 )
 
 W, H = 64, 48
@@ -92,7 +97,8 @@ def test_scene_and_trials_round_trip(store):
     scene = store.scene(scene_id)
     assert scene.rgb.dtype == np.uint8 and np.array_equal(scene.rgb, rgb)
     assert scene.depth.dtype == np.float32
-    assert np.array_equal(scene.depth, depth, equal_nan=True)  # lossless, NaN kept
+    millimetres = np.round(depth * 1000) / 1000
+    assert np.allclose(scene.depth, millimetres, atol=1e-6, equal_nan=True)  # NaN kept
     assert scene.intrinsics == INTRINSICS
     assert scene.camera_pose == POSE and scene.stamp == 12.5 and scene.session_id == session
 
@@ -240,22 +246,26 @@ def test_integrity_finds_a_deleted_and_a_corrupted_image(tmp_path, capsys):
     assert cli_main(["dataset", str(root)]) == 0
     out = capsys.readouterr().out
     assert "1 trials, 0 successes" in out and "integrity: ok" in out
+    assert "kB of scene images per trial (50,000 trials:" in out
     assert f"recordings: 1 in {recordings}, 1 unfinished" in out
 
     png = next((root / "scenes" / session).glob(f"{scene_id}.rgb.png"))
     png.unlink()
-    npy = next((root / "scenes" / session).glob(f"{second}.depth.npy"))
-    data = bytearray(npy.read_bytes())
-    data[-5] ^= 0xFF  # one flipped bit pattern inside the pixels: still a valid .npy
-    npy.write_bytes(bytes(data))
+    depth_png = next((root / "scenes" / session).glob(f"{second}.depth.png"))
+    data = bytearray(depth_png.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte inside the compressed pixels
+    depth_png.write_bytes(bytes(data))
     with TrialStore.open(root, create=False, readonly=True) as store:
         problems = store.check_integrity()
         assert len(problems) == 2
         assert any(str(png) in p and "missing" in p for p in problems)
-        assert any(str(npy) in p and "checksum" in p for p in problems)
+        assert any(str(depth_png) in p and "checksum" in p for p in problems)
         with pytest.raises(StoreDamagedError, match="checksum"):
             store.scene(second)
-        assert store.scene(second, verify=False).depth.shape == (H, W)
+        try:  # unverified, the damage shows as pixels or as a named unreadable file
+            assert store.scene(second, verify=False).depth.shape == (H, W)
+        except StoreDamagedError as e:
+            assert str(depth_png) in str(e) and "depth PNG" in str(e)
     assert cli_main(["dataset", str(root)]) == 1
     assert "integrity: DAMAGED, 2 problem(s)" in capsys.readouterr().out
 
@@ -438,3 +448,43 @@ def test_kill_9_loses_no_acknowledged_trial_and_collection_resumes(tmp_path):
     assert [int(x) for x in out.split()] == list(range(acknowledged + 1, final + 1))
     with TrialStore.open(root, readonly=True) as store:
         assert store.count() == final and store.check_integrity() == []
+
+
+def test_depth_round_trips_exactly_in_millimetres():
+    rng = np.random.default_rng(5)
+    depth = rng.uniform(0.3, 4.0, (H, W)).astype(np.float32)
+    depth[0, :4] = [np.nan, np.inf, -0.5, 0.0]  # none of them is a reading
+    depth[1, 0] = 70.0  # beyond 65.535 m: not a reading either
+    depth[1, 1] = 65.535
+    stored = decode_depth(Path("d.depth.png"), encode_depth(depth))
+    assert stored.dtype == np.float32 and stored.shape == depth.shape
+    none = ~np.isfinite(depth) | (depth <= 0) | (depth > 65.535)
+    assert np.isnan(stored[none]).all() and np.isfinite(stored[~none]).all()
+    millimetres = np.round(depth[~none].astype(np.float64) * 1000)
+    assert np.array_equal(np.round(stored[~none].astype(np.float64) * 1000), millimetres)
+    assert encode_depth(stored) == encode_depth(depth)  # read and stored again: the same bytes
+
+
+def test_a_store_with_float32_npy_depth_is_still_read(tmp_path):
+    """Stores written before depth PNGs hold ``.depth.npy`` float32 metres: read as they were."""
+    with TrialStore.open(tmp_path / "s") as store:
+        session, scene_id = session_and_scene(store)
+        _, depth = images()
+        png = next((tmp_path / "s" / "scenes" / session).glob(f"{scene_id}.depth.png"))
+        npy = png.with_suffix(".npy")
+        buffer = io.BytesIO()
+        np.save(buffer, depth, allow_pickle=False)
+        npy.write_bytes(buffer.getvalue())
+        png.unlink()
+        with sqlite3.connect(tmp_path / "s" / "trials.sqlite") as conn:
+            conn.execute(
+                "UPDATE scenes SET depth_file = ?, depth_sha256 = ? WHERE scene_id = ?",
+                (
+                    npy.relative_to(tmp_path / "s").as_posix(),
+                    hashlib.sha256(buffer.getvalue()).hexdigest(),
+                    scene_id,
+                ),
+            )
+    with TrialStore.open(tmp_path / "s", readonly=True) as store:
+        assert store.check_integrity() == []
+        assert np.array_equal(store.scene(scene_id).depth, depth, equal_nan=True)

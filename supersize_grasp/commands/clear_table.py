@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from supersize_grasp import test_objects
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", type=Path, help="grasp-network checkpoint (learning.checkpoint)")
@@ -26,12 +28,18 @@ def add_arguments(parser) -> None:
         "--policy", choices=("greedy", "sample", "random"), default="greedy", help="grasp chooser"
     )
     parser.add_argument("--real", action="store_true", help="the real Baxter (no simulator)")
+    test_objects.add_arguments(parser)
 
 
 def run(args, config) -> int:
     from supersize_grasp.models.robot_tests import clutter_runs
     from supersize_grasp.runs import clear_clutter
 
+    try:
+        config = test_objects.apply(args, config)
+    except ValueError as e:
+        print(f"supersize-grasp clear-table: {e}", file=sys.stderr)
+        return 2
     model = args.model or config.learning.checkpoint
     if args.policy != "random" and model is None:
         print(

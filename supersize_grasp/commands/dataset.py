@@ -54,6 +54,12 @@ def _print_summary(store) -> None:
         + ", ".join(f"{n} {outcome}" for outcome, n in summary.outcomes.items())
         + f"; {summary.scenes} scenes"
     )
+    if summary.trials:
+        per_trial = store.scene_bytes() / summary.trials
+        print(
+            f"  disk: {per_trial / 1e3:.0f} kB of scene images per trial "
+            f"(50,000 trials: {per_trial * 50_000 / 1e9:.1f} GB)"
+        )
     for title, table in (
         ("arm", summary.per_arm),
         ("object", summary.per_object),

@@ -19,6 +19,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from supersize_grasp import test_objects
+
 POLICIES = ("greedy", "sample", "random")
 
 
@@ -39,6 +41,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--clutter-objects", type=int, default=10, help="objects per clutter")
     parser.add_argument("--seed", type=int, default=1000, help="first scene seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    test_objects.add_arguments(parser)
 
 
 def _choices(text: str, allowed, what: str) -> list[str]:
@@ -63,6 +66,7 @@ def run(args, config) -> int:
 
     exit_on_sigterm()
     try:
+        config = test_objects.apply(args, config)
         policies = _choices(args.policies, POLICIES, "policies")
         object_sets = _choices(args.objects, rt.OBJECT_SETS, "objects")
         learned = [p for p in policies if p != "random"]

@@ -13,17 +13,22 @@ import sys
 import time
 from pathlib import Path
 
+from supersize_grasp import test_objects
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--trials", type=int, default=1000, help="labelled trials in the store")
     parser.add_argument("--data", type=Path, help="trial store (default: storage.data_dir)")
     parser.add_argument(
-        "--split", choices=("train", "novel"), default="train", help="object split on the table"
+        "--split",
+        choices=("train", "novel"),
+        help="object split on the table (default: train; novel with a test-object folder)",
     )
     parser.add_argument("--workers", type=int, default=1, help="simulator processes")
     parser.add_argument("--stage", type=int, default=0, help="stage recorded with the trials")
     parser.add_argument("--seed", type=int, default=0, help="base seed of scenes and grasps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    test_objects.add_arguments(parser)
 
 
 def run(args, config) -> int:
@@ -31,6 +36,15 @@ def run(args, config) -> int:
 
     from supersize_grasp.bulk.collect import collect
 
+    try:
+        config = test_objects.apply(args, config)
+    except ValueError as e:
+        print(f"supersize-grasp sim-collect: {e}", file=sys.stderr)
+        return 2
+    split = args.split or ("novel" if config.simulator.test_objects.folder else "train")
+    if args.test_objects is not None and split != "novel":
+        print("supersize-grasp sim-collect: --test-objects collects --split novel", file=sys.stderr)
+        return 2
     data = args.data or config.storage.data_dir
     bar = None if args.quiet else tqdm(total=args.trials, unit="trial", dynamic_ncols=True)
     started, first = time.monotonic(), None
@@ -51,7 +65,7 @@ def run(args, config) -> int:
             config,
             data,
             args.trials,
-            split=args.split,
+            split=split,
             stage=args.stage,
             workers=args.workers,
             seed=args.seed,
