@@ -10,7 +10,7 @@ Everything is computed from the stores, so a report can be rebuilt at any time.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -39,6 +39,7 @@ class PolicyTries:
     objects: str  # seen | novel
     success: Accuracy
     not_labelled: int  # IK failures and aborted tries: not counted
+    per_object: dict[str, tuple[int, int]] = field(default_factory=dict)  # id: successes, tries
 
     @property
     def tries(self) -> int:
@@ -58,6 +59,7 @@ def policy_tries(out_dir: Path, policy: str, objects: str) -> PolicyTries | None
         objects,
         proportion(overall.successes, overall.labelled),
         summary.trials - overall.labelled,
+        {o: (t.successes, t.labelled) for o, t in summary.per_object.items() if t.labelled},
     )
 
 
@@ -152,6 +154,7 @@ def markdown(results: RobotTests, learned: str = "greedy", baseline: str = "rand
         + " | ".join(f"{paper[o]:.0%}" if o in paper else "" for o in object_sets)
         + " |"
     )
+    lines += _objects_that_fail_most(results, object_sets)
     if results.clutter:
         runs = results.clutter
         removed = sum(r.removed for r in runs)
@@ -177,6 +180,35 @@ def markdown(results: RobotTests, learned: str = "greedy", baseline: str = "rand
     return "\n".join(lines) + "\n"
 
 
+def _objects_that_fail_most(results: RobotTests, object_sets, rows: int = 10) -> list[str]:
+    """Per object set, the objects with the most failed tries over all policies: where the
+    figures above are lost (the object id is the simulator's; "(unknown)" when no object was
+    near the grasp)."""
+    lines = []
+    for o in object_sets:
+        tries = [t for t in results.tries if t.objects == o and t.per_object]
+        if not tries:
+            continue
+        failed: dict[str, int] = {}
+        for t in tries:
+            for obj, (successes, labelled) in t.per_object.items():
+                failed[obj] = failed.get(obj, 0) + labelled - successes
+        worst = sorted(failed, key=lambda obj: (-failed[obj], obj))[:rows]
+        lines += [
+            "",
+            f"## {o.capitalize()} objects that fail most",
+            "",
+            "| Object | " + " | ".join(f"{t.policy} (successes / tries)" for t in tries) + " |",
+            "|---" * (len(tries) + 1) + "|",
+        ]
+        for obj in worst:
+            cells = [
+                "{} / {}".format(*t.per_object[obj]) if obj in t.per_object else "-" for t in tries
+            ]
+            lines.append(f"| {obj or '(unknown)'} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def to_json(results: RobotTests) -> str:
     def rate(a: Accuracy) -> dict:
         return {"successes": a.correct, "tries": a.total, "rate": a.value, "ci95": [a.low, a.high]}
@@ -190,6 +222,7 @@ def to_json(results: RobotTests) -> str:
                     "objects": t.objects,
                     **rate(t.success),
                     "not_labelled": t.not_labelled,
+                    "per_object": {o: list(st) for o, st in sorted(t.per_object.items())},
                 }
                 for t in results.tries
             ],

@@ -89,6 +89,9 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     assert results["clutter"][0]["interactions"] == len(clutter)
     report = (out / "report.md").read_text()
     assert "| greedy - random |" in report and "## Clutter removal" in report
+    assert "## Seen objects that fail most" in report
+    for t in results["tries"]:  # every try, success or not, names its object
+        assert sum(tries for _, tries in t["per_object"].values()) == t["tries"]
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]
