@@ -11,6 +11,7 @@ from baxter_core_msgs.msg import EndEffectorCommand, JointCommand
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Bool, Empty
 
+from supersize_grasp.behaviors.trial_plan import plan_trial
 from supersize_grasp.config import load_config
 from supersize_grasp.geometry import top_down_quaternion
 from supersize_grasp.graph import sim_graph
@@ -18,7 +19,6 @@ from supersize_grasp.launcher import GraphProcess
 from tests.sdk_client import CameraClient, SdkClient
 
 TABLE_TOP = -0.155
-APPROACH, LIFT, GRASP_HEIGHT = 0.25, 0.20, 0.012
 
 CONFIG = load_config(
     overrides={
@@ -70,29 +70,28 @@ def object_on_table(camera: CameraClient):
     return centre, math.atan2(minor[1], minor[0]) % math.pi
 
 
-def vertical_path(client, side, x, y, z_from, z_to, theta, step=0.05):
-    n = max(1, math.ceil(abs(z_to - z_from) / step))
+def solve_path(client, side, poses):
     path = []
-    for z in np.linspace(z_from, z_to, n + 1)[1:]:
-        ok, joints = client.solve_ik(side, (x, y, z), top_down_quaternion(theta))
-        assert ok, f"no IK solution at z={z:.3f}"
+    for position, orientation in poses:
+        ok, joints = client.solve_ik(side, position, orientation)
+        assert ok, f"no IK solution at z={position[2]:.3f}"
         path.append(joints)
     return path
 
 
 def grasp(client, side, x, y, theta):
-    """Approach 25 cm above, descend, grip, lift 20 cm; the gripper state after the lift."""
-    z_grasp = TABLE_TOP + GRASP_HEIGHT
-    ok, above = client.solve_ik(side, (x, y, TABLE_TOP + APPROACH), top_down_quaternion(theta))
-    assert ok
-    client.move_to(side, above)
-    for joints in vertical_path(client, side, x, y, TABLE_TOP + APPROACH, z_grasp, theta):
+    """The trial's plan (behaviors/trial_plan.py) over the SDK's topics: above, descend, grip,
+    lift; the gripper state after the lift."""
+    plan = plan_trial(CONFIG.trial, x, y, theta)
+    paths = {name: solve_path(client, side, poses) for name, poses in plan.paths().items()}
+    client.move_to(side, paths["above"][0])
+    for joints in paths["down"]:
         client.move_to(side, joints, tol=0.02)
     client.run_gripper(side, EndEffectorCommand.CMD_GRIP)
-    for joints in vertical_path(client, side, x, y, z_grasp, z_grasp + LIFT, theta):
+    for joints in paths["up"]:
         client.move_to(side, joints, tol=0.02)
     lifted_to = client.endpoint(side)[2]
-    assert lifted_to == pytest.approx(z_grasp + LIFT, abs=0.02)
+    assert lifted_to == pytest.approx(plan.z_lift, abs=0.02)
     return client.get(f"gripper_{side}")
 
 
