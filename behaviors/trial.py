@@ -26,6 +26,7 @@ from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.config import Config
+from supersize_grasp.config.arms import ARM_JOINTS
 from supersize_grasp.dataset.store import Trial
 from supersize_grasp.qos import LATCHED
 
@@ -54,7 +55,6 @@ from .trial_plan import (
     trial_record,
 )
 
-ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
 
 

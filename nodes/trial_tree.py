@@ -30,7 +30,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.publisher import Publisher
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.behaviors.clear_table import clear_table_tree
@@ -45,11 +45,8 @@ from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import StoreFullError, TrialStore
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
-from supersize_grasp.qos import LATCHED
+from supersize_grasp.qos import LATCHED, TRIALS_QOS
 
-TRIALS_QOS = QoSProfile(
-    depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
-)
 RECORDER_WARNING_PERIOD = 5.0  # s between warnings while the first tick waits for the recorder
 
 

@@ -108,7 +108,7 @@ class Progress:
         from supersize_grasp_interfaces.msg import TrialRecord
         from tqdm import tqdm
 
-        from supersize_grasp.nodes.trial_tree import TRIALS_QOS
+        from supersize_grasp.qos import TRIALS_QOS
 
         self.bar = tqdm(total=total or None, unit="trial", dynamic_ncols=True)
         self.successes = self.labelled = 0

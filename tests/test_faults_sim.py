@@ -23,7 +23,7 @@ from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.graph import collect_graph, sim_graph
 from supersize_grasp.launcher import GraphProcess
-from supersize_grasp.nodes.trial_tree import TRIALS_QOS
+from supersize_grasp.qos import TRIALS_QOS
 
 EXECUTING = ("Descend", "Grip", "Lift 20 cm", "Label from gripper")
 LABELLED = (TrialRecord.OUTCOME_SUCCESS, TrialRecord.OUTCOME_FAILURE)

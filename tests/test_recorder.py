@@ -337,7 +337,8 @@ def test_the_tree_waits_for_the_recorder_by_name_and_names_what_it_missed():
     """Another node's subscription does not stand in for the recorder's: without the recorder
     the wait ends in TimedOutError naming the topic; once it subscribes, the wait returns."""
     from supersize_grasp.behaviors.ros.exceptions import TimedOutError
-    from supersize_grasp.nodes.trial_tree import TRIALS_QOS, wait_for_recorder
+    from supersize_grasp.nodes.trial_tree import wait_for_recorder
+    from supersize_grasp.qos import TRIALS_QOS
 
     pubs = Publishers({"/rec4/trials": TrialRecord})
     publishers = {pubs.pubs["/rec4/trials"]: TRIALS_QOS}

@@ -326,7 +326,7 @@ class LiveSource:
         from sensor_msgs.msg import CompressedImage
         from supersize_grasp_interfaces.msg import TreeSnapshot, TrialRecord
 
-        from supersize_grasp.nodes.trial_tree import TRIALS_QOS
+        from supersize_grasp.qos import TRIALS_QOS
 
         # reliable + transient-local: matches the latched publishers; deeper than their depth 1,
         # so that a burst waits here rather than being dropped
