@@ -242,7 +242,7 @@ class ChooseRandomGrasp(TrialBehaviour):
 
 
 class PlanGrasp(SolveIK):
-    """IK for the whole trial: 25 cm above, the descent, and the 20 cm lift."""
+    """IK for the whole trial's plan (``plan_trial``): above, the descent and the lift."""
 
     def __init__(self, side: str, config: Config) -> None:
         self.config, self.side = config, side
