@@ -325,6 +325,11 @@ class BaxterWorld:
         self._renderers: dict[str, CameraRenderer] = {}
         self._build()
 
+    def library(self, split: str = "train") -> ObjectLibrary:
+        """The object set that scenes of ``split`` draw from (the test folder's for ``novel``
+        when ``test_objects.folder`` is set)."""
+        return self._test_library if split == "novel" and self._test_library else self._library
+
     # ---- model (re)construction ------------------------------------------------------------
     def _build(self) -> None:
         self._close_renderers()
@@ -556,8 +561,7 @@ class BaxterWorld:
         if n < 0:
             raise ValueError(f"n_objects must be >= 0, got {n}")
         rng = self._rng if seed is None else np.random.default_rng(seed)
-        library = self._test_library if split == "novel" and self._test_library else self._library
-        candidates = library.objects(split)
+        candidates = self.library(split).objects(split)
         if n and not candidates:
             raise ValueError(f"object set has no {split!r} objects")
         sc = self.config.scene

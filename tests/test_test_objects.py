@@ -45,7 +45,7 @@ def test_a_folder_of_two_meshes_is_the_novel_set(tmp_path, two_meshes, real_size
         world.reset_scene(split="novel", seed=1)
         novel = {o.object_id for o in world.objects()}
         assert novel == {"held_out/small", "held_out/large"}
-        sizes = {o.object_id: max(o.extents) for o in world._test_library}
+        sizes = {o.object_id: max(o.extents) for o in world.library("novel")}
         if real_size:
             assert sizes == pytest.approx({"held_out/small": 0.03, "held_out/large": 0.05})
         else:  # rescaled into grasp_width_range, as the training objects are
