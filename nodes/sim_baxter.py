@@ -336,7 +336,10 @@ class SimulatedBaxter(Node):
             self._command("E-stop button", BaxterWorld.estop)
 
     def _on_ik(self, side: str, request, response):
+        """All poses of a request are solved in one job of the physics loop: one wait for its
+        next period, not one per pose (a loaded machine made a trial's plan wait seconds)."""
         seeds: dict[str, float] = {}
+        targets: list[tuple | None] = []
         for i, pose_stamped in enumerate(request.pose_stamp):
             if request.seed_mode != request.SEED_CURRENT and request.seed_angles:
                 s = request.seed_angles[min(i, len(request.seed_angles) - 1)]
@@ -346,17 +349,25 @@ class SimulatedBaxter(Node):
                     self._refuse(f"{side} IK", ValueError("seed names and positions differ"))
             p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
             frame = pose_stamped.header.frame_id
-            valid, joints = False, {}
             if frame not in ("", BASE_FRAME):
                 self._refuse(f"{side} IK", ValueError(f"frame {frame!r} is not {BASE_FRAME!r}"))
+                targets.append(None)
             else:
-                target = ((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), seeds or None)
+                targets.append(((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), seeds or None))
+
+        def solve_all(world: BaxterWorld) -> list[tuple[bool, dict[str, float], str]]:
+            answers = []
+            for target in targets:
                 try:
-                    valid, joints = self._submit(
-                        lambda world, t=target: world.arm(side).solve_ik(*t)
-                    ).wait()
+                    answers.append((*world.arm(side).solve_ik(*target), "") if target else None)
                 except ValueError as e:
-                    self._refuse(f"{side} IK", e)
+                    answers.append((False, {}, str(e)))
+            return answers
+
+        for target, answer in zip(targets, self._submit(solve_all).wait(), strict=True):
+            valid, joints, error = answer if answer is not None else (False, {}, "")
+            if error:
+                self._refuse(f"{side} IK", ValueError(error))
             response.joints.append(
                 JointState(
                     name=list(joints) if valid else [],
@@ -364,8 +375,9 @@ class SimulatedBaxter(Node):
                 )
             )
             response.is_valid.append(bool(valid))
+            seeded = target is not None and target[2] is not None
             response.result_type.append(
-                (request.SEED_USER if seeds else request.SEED_CURRENT)
+                (request.SEED_USER if seeded else request.SEED_CURRENT)
                 if valid
                 else SolvePositionIK.Response.RESULT_INVALID
             )

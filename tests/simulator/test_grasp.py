@@ -89,6 +89,7 @@ def test_badly_placed_grasp_on_edge_does_not_lift(world, make_box, top):
     world.place_objects([(make_box((0.05, 0.02, 0.02)), (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
     result = run_grasp_trial(world, CONFIG, "left", 0.6, 0.2 + 0.033, math.pi / 2)
     assert not result.success
+    assert result.object_id == "test/box"  # a failed trial names its object too
 
 
 def test_right_arm_grasps_on_its_half(world, make_box, top):
