@@ -388,14 +388,13 @@ def live_session(tmp_path_factory):
                 timeout=120, what="a status change to reach the page",
             )  # fmt: skip
             seen["statuses"] = changed
-            browser.wait_for(
-                "document.getElementById('trial-view').naturalWidth > 0",
+            # One read of a decoded image: a newer trial view may replace it (its size reads
+            # 0 x 0 while it loads) between two separate reads on a loaded machine.
+            seen["trial_view"] = browser.wait_for(
+                "(() => { const v = document.getElementById('trial-view');"
+                " return v.naturalWidth > 0 ? [v.naturalWidth, v.naturalHeight] : null; })()",
                 timeout=120, what="a trial view",
             )  # fmt: skip
-            seen["trial_view"] = browser.evaluate(
-                "[document.getElementById('trial-view').naturalWidth,"
-                " document.getElementById('trial-view').naturalHeight]"
-            )
             seen["blackboard"] = browser.evaluate(
                 "document.querySelectorAll('#blackboard tr').length"
             )
