@@ -92,9 +92,11 @@ def run_trials(job: Job, should_stop: Callable[[], bool]):
                 continue
             grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
             spot = put_down_spot(rng, workspace)
-            yield run_trial(
+            record = run_trial(
                 world, config, frame, side, grasp, stage=job.stage, seed=job.seed, put_down=spot
             )
+            if record is not None:
+                yield record
     finally:
         world.close()
 
@@ -109,13 +111,17 @@ def run_trial(
     stage: int,
     seed: int,
     put_down: tuple[float, float, float] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """One trial of ``grasp`` in the captured ``frame``: its scene and its record, ready for
-    :func:`_write`."""
+    :func:`_write`; None when it stopped before the approach pose (the tree logs nothing then)."""
     started = time.perf_counter()
     result = run_grasp_trial(world, config, side, grasp.x, grasp.y, grasp.theta, put_down=put_down)
     if not result.ik_ok:
         outcome, message = "ik_failed", "no IK solution for the grasp"
+    elif not result.executed:
+        return None
+    elif result.aborted_after:
+        outcome, message = "aborted", f"aborted after '{result.aborted_after}'"
     else:
         outcome = "success" if result.success else "failure"
         message = label_message(outcome, result.force, result.gripper_position)

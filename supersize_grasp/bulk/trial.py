@@ -5,6 +5,7 @@ heights and thresholds from configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,10 @@ class GraspResult:
         lifted: ground truth, never a label: an object was up with the gripper after the lift.
         object_id: ground truth, never a label: the object the trial was about (held, else the
             one below the gripper; ``simulator.contacts.trial_object``), or "".
+        aborted_after: the step that did not finish within ``trial.motion_timeout`` (the tree's
+            behaviour name, e.g. "Descend"), or "".
+        executed: the gripper reached the approach pose (the tree's "Executing" mark); a trial
+            stopped before it was never executed and, as in the tree, is not logged.
     """
 
     success: bool
@@ -43,6 +48,8 @@ class GraspResult:
     ik_ok: bool
     lifted: bool = False
     object_id: str = ""
+    aborted_after: str = ""
+    executed: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,17 @@ def _follow(
         world.step(config.trial.tick_period)
 
 
-def _gripper(world: BaxterWorld, side: str, command: str, config: Config) -> None:
-    """``GripperCommand`` without ROS: command, then wait (tick by tick) until it stops."""
+def _gripper(world: BaxterWorld, side: str, command: str, config: Config) -> bool:
+    """``GripperCommand`` without ROS: command, then wait (tick by tick) until it stops; False
+    when it still moves after ``trial.motion_timeout``."""
     gripper = world.gripper(side)
     {"grip": gripper.grip, "release": gripper.release, "calibrate": gripper.calibrate}[command]()
     deadline = world.time + config.trial.motion_timeout
-    while gripper.moving and world.time < deadline:
+    while gripper.moving:
+        if world.time > deadline:
+            return False
         world.step(config.trial.tick_period)
+    return True
 
 
 def _solve_paths(world: BaxterWorld, side: str, paths: dict[str, list]) -> dict | None:
@@ -127,18 +138,41 @@ def run_grasp_trial(
     moves = trial_motions(trial)
     gripper = world.gripper(side)
 
-    if not gripper.calibrated:
-        _gripper(world, side, "calibrate", config)
+    def failed(step: str = "", executed: bool = False, ik_ok: bool = True) -> GraspResult:
+        result = GraspResult(
+            False,
+            gripper.gripping,
+            gripper.missed,
+            gripper.force,
+            gripper.position,
+            world.time - start,
+            ik_ok,
+            object_id=trial_object(world, side) if executed else "",
+            aborted_after=step,
+            executed=executed,
+        )
+        _gripper(world, side, "release", config)
+        return result
+
+    if not gripper.calibrated and not _gripper(world, side, "calibrate", config):
+        return failed("Calibrate gripper")
     paths = _solve_paths(world, side, plan.paths())
     if paths is None:
-        return GraspResult(
-            False, False, False, gripper.force, gripper.position, world.time - start, False
-        )
-    _gripper(world, side, "release", config)
-    _follow(world, side, paths["above"], moves["above"], config)
-    _follow(world, side, paths["down"], moves["down"], config)
-    _gripper(world, side, "grip", config)
-    _follow(world, side, paths["up"], moves["up"], config)
+        return failed(ik_ok=False)
+
+    def move(name: str) -> tuple[str, Callable[[], bool]]:
+        return moves[name].name, lambda: _follow(world, side, paths[name], moves[name], config)
+
+    steps = [
+        ("Open gripper", lambda: _gripper(world, side, "release", config)),
+        move("above"),
+        move("down"),
+        ("Grip", lambda: _gripper(world, side, "grip", config)),
+        move("up"),
+    ]
+    for k, (step, done) in enumerate(steps):
+        if not done():
+            return failed(step, executed=k >= 2)  # past "above": the tree's "Executing" mark
     world.step(trial.label_settle)
 
     gripping, missed = gripper.gripping, gripper.missed
@@ -148,11 +182,12 @@ def run_grasp_trial(
     lifted = any(o.pose.position[2] > top + 0.5 * trial.lift_height for o in world.objects())
     object_id = trial_object(world, side)
     if success and trial.put_down:
-        spot = plan_trial(trial, *(put_down or (x, y, theta)))
-        back = _solve_paths(world, side, spot.put_down_paths())
-        if back is not None:
-            _follow(world, side, back["above"], moves["above"], config)
-            _follow(world, side, back["down"], moves["down"], config)
+        back = _solve_paths(
+            world, side, plan_trial(trial, *(put_down or (x, y, theta))).put_down_paths()
+        )
+        if back is not None and all(
+            _follow(world, side, back[name], moves[name], config) for name in ("above", "down")
+        ):
             _gripper(world, side, "release", config)
             _follow(world, side, back["up"], moves["up"], config)
     _gripper(world, side, "release", config)

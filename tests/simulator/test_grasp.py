@@ -99,3 +99,21 @@ def test_right_arm_grasps_on_its_half(world, make_box, top):
     # put_down leaves it back on the table
     assert world.objects()[0].on_table
     assert np.linalg.norm(world.objects()[0].pose.position[:2] - (0.55, -0.25)) < 0.03
+
+
+def test_a_motion_that_times_out_aborts_the_trial(world, make_box, top):
+    """As the tree's ``MoveJoints`` fails after ``trial.motion_timeout``, so the bulk trial stops
+    at that step, names it, and lets go; stopped before the approach pose, it was never executed
+    (collectors log nothing of it, as the tree does)."""
+    world.place_objects([(make_box(mass=0.25), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    gripper = world.gripper("left")
+    gripper.calibrate()
+    world.step_until(lambda: not gripper.moving, 5.0)
+    hurried = CONFIG.model_copy(
+        update={"trial": CONFIG.trial.model_copy(update={"motion_timeout": 0.2})}
+    )
+    result = run_grasp_trial(world, hurried, "left", 0.6, 0.2, 0.0)
+    assert result.ik_ok and not result.success and not result.executed
+    assert result.aborted_after == "Move 25 cm above"
+    assert result.object_id == ""
+    assert not gripper.moving and gripper.position > 90.0
