@@ -119,11 +119,19 @@ def count(store: Path) -> int:
         return s.count()
 
 
+def sessions(store: Path) -> int:
+    """Sessions begun in a store (the file appears whole, its first session a moment later)."""
+    if not (store / "trials.sqlite").exists():
+        return 0
+    with TrialStore.open(store, readonly=True) as s:
+        return len(s.sessions())
+
+
 def test_collect_stopped_during_start_up_then_resumed(tmp_path, config_file):
     data = tmp_path / "data"
     args = ["collect", "--data", data, "--quiet", "--config", config_file]
     verb = Verb(tmp_path, *args, "--trials", "5")
-    verb.wait_for((data / "trials.sqlite").exists, "store opened by the tree node")
+    verb.wait_for(lambda: sessions(data) >= 1, "session begun by the tree node")
     verb.stop(signal.SIGTERM)
     assert check_store(data) == []
     with TrialStore.open(data, readonly=True) as store:
