@@ -124,6 +124,16 @@ class ObjectSetConfig(StrictModel):
         "random_urdfs 295, 297, 602, 824 are 0.05-0.11, the next is 0.25).",
     )
 
+    # Graspability: which objects this gripper can hold at all.
+    graspable_only: bool = Field(
+        default=False,
+        description="scenes draw only objects measured graspable: alone on the table, one of "
+        "graspability_angles centre grasps of the trial lifts it (supersize-grasp graspability)",
+    )
+    graspability_angles: int = Field(
+        default=6, ge=1, le=36, description="centre grasps over [0, pi) tried per object"
+    )
+
     # Mass: density * convex volume, clipped to mass_range ('source' uses the URDF mass).
     mass_rule: Literal["density", "source"] = "density"
     density: float = Field(

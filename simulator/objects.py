@@ -841,6 +841,7 @@ class ObjectLibrary:
         source: the folder (or built-in set name) they came from, for messages.
         scan_seconds: time the folder scan took (the original scan when loaded from cache).
         from_cache: whether the scan came from the cache index.
+        excluded: object id -> reason, for usable objects a rule left out (see :meth:`only`).
     """
 
     def __init__(
@@ -850,11 +851,13 @@ class ObjectLibrary:
         source: str = "",
         scan_seconds: float = 0.0,
         from_cache: bool = False,
+        excluded: dict[str, str] | None = None,
     ) -> None:
         self._objects = {o.object_id: o for o in sorted(objects, key=lambda o: o.object_id)}
         if len(self._objects) != len(objects):
             raise ValueError("duplicate object ids")
         self.skipped: dict[str, str] = dict(skipped or {})
+        self.excluded: dict[str, str] = dict(excluded or {})
         self.source = source
         self.scan_seconds = scan_seconds
         self.from_cache = from_cache
@@ -918,6 +921,34 @@ class ObjectLibrary:
         for split_name in ("train", "novel"):
             if not lib.objects(split_name):  # type: ignore[arg-type]
                 logger.warning("%s: the %s split is empty", source, split_name)
+        return lib
+
+    def only(self, object_ids: set[str], reason: str) -> ObjectLibrary:
+        """This library with only ``object_ids``; the others are :attr:`excluded` for ``reason``.
+
+        Raises:
+            ObjectSetError: no object is left.
+        """
+        kept = [o for o in self if o.object_id in object_ids]
+        excluded = {
+            **self.excluded,
+            **{o.object_id: reason for o in self if o.object_id not in object_ids},
+        }
+        if not kept:
+            raise ObjectSetError(f"object folder {self.source}: no object left ({reason})")
+        lib = ObjectLibrary(
+            kept, self.skipped, self.source, self.scan_seconds, self.from_cache, excluded
+        )
+        logger.info(
+            "%s: %d of %d objects kept (%d train, %d novel); %d %s",
+            self.source,
+            len(lib),
+            len(self),
+            len(lib.objects("train")),
+            len(lib.objects("novel")),
+            len(self) - len(lib),
+            reason,
+        )
         return lib
 
     def __len__(self) -> int:

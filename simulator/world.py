@@ -19,6 +19,7 @@ from ..config.simulator import SimulatorConfig
 from ..geometry import top_down_quaternion
 from .camera import NO_OBJECT, ROBOT_LABEL, CameraFrame, CameraRenderer
 from .errors import CommandRejectedError
+from .graspability import GraspabilityTable, graspable_library
 from .gripper import Gripper
 from .kinematics import ArmIK, wxyz_to_xyzw, xyzw_to_wxyz
 from .objects import ObjectLibrary, ObjectModel
@@ -296,6 +297,25 @@ class Arm:
         self._world.data.ctrl[self._acts] = q
 
 
+def object_libraries(
+    config: SimulatorConfig, graspable_only: bool | None = None
+) -> tuple[ObjectLibrary, ObjectLibrary | None]:
+    """The configured object set and the test folder's (None without one), each without the
+    objects measured not graspable when ``graspable_only`` (default: ``objects.graspable_only``).
+    """
+    libraries = [ObjectLibrary.from_config(config.objects)]
+    test = config.test_objects
+    if test.folder is not None:
+        libraries.append(
+            ObjectLibrary.from_config(test.objects_config(config.objects), strict=True)
+        )
+    only = config.objects.graspable_only if graspable_only is None else graspable_only
+    if only:
+        table = GraspabilityTable(config.objects.resolved_cache_dir())
+        libraries = [graspable_library(lib, table, config) for lib in libraries]
+    return libraries[0], libraries[1] if len(libraries) > 1 else None
+
+
 class BaxterWorld:
     """Simulated Baxter, table, objects and cameras.
 
@@ -311,13 +331,7 @@ class BaxterWorld:
         self.config = config or SimulatorConfig()
         self.seed = self.config.seed if seed is None else seed
         self._rng = np.random.default_rng(self.seed)
-        self._library = ObjectLibrary.from_config(self.config.objects)
-        test = self.config.test_objects
-        self._test_library = (
-            ObjectLibrary.from_config(test.objects_config(self.config.objects), strict=True)
-            if test.folder is not None
-            else None
-        )
+        self._library, self._test_library = object_libraries(self.config)
         self._placements: tuple[Placement, ...] = ()
         self._time_offset = 0.0
         self._enabled = True

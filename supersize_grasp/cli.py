@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "sim_collect",
         "bulk random trials through the simulator's Python API (no ROS), for learning data",
     ),
+    "graspability": ("graspability", "measure which objects the gripper can hold at all"),
     "train": ("train", "train the grasp network on stored trials (resumable, TensorBoard logs)"),
     "report": ("report", "score models and baselines on seen and novel objects; write the report"),
     "stages": ("stages", "staged learning: collect with the model, aggregate (Gamma), fine-tune"),
