@@ -3,9 +3,10 @@
 Both plug into ``trial_subtree(..., chooser=learned_chooser(policy))`` in place of the random
 chooser, and like it read ``/<side>/scene`` and ``/<side>/regions`` and write ``/<side>/grasp``:
 
-Candidates: ``learning.num_patch_samples`` pixels on the regions of interest, each region getting
-its share by area (``learning.candidate_regions: all``), so the model, not chance, picks the
-object; ``one``: all of them on one random region, as a random trial picks its region.
+Candidates (``trial_plan.sample_candidates``): ``learning.num_patch_samples`` pixels on the
+regions of interest, each region getting its share by area (``learning.candidate_regions: all``),
+so the model, not chance, picks the object; ``one``: all of them on one random region, as a
+random trial picks its region.
 
 ``sample``: the paper's policy while collecting a stage. It draws one (patch, angle) with
     probability proportional to its score: the grasps the model believes in most are tried most,
@@ -34,6 +35,7 @@ from .regions import Region
 from .robot import Status
 from .scene import Scene
 from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
+from .trial_plan import sample_candidates
 
 POLICIES = ("sample", "greedy")
 WARN_PERIOD = 10.0  # s between warnings that the scorer is missing
@@ -117,15 +119,9 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.deadline = 0.0
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
-        n = self.config.learning.num_patch_samples
-        if self.config.learning.candidate_regions == "one":
-            self.candidate_regions = [regions[int(self.rng.integers(len(regions)))]] * n
-        else:
-            area = np.array([r.area for r in regions], dtype=np.float64)
-            picks = self.rng.choice(len(regions), size=n, p=area / area.sum())
-            self.candidate_regions = [regions[int(i)] for i in picks]
-        on_foreground = self.config.trial.roi.sample_on_foreground
-        pixels = [r.sample_pixel(self.rng, on_foreground) for r in self.candidate_regions]
+        pixels, self.candidate_regions = sample_candidates(
+            self.rng, regions, self.config.learning, self.config.trial
+        )
         self.request = scene_request(scene)
         self.request.candidate_u = [float(p[0]) for p in pixels]
         self.request.candidate_v = [float(p[1]) for p in pixels]

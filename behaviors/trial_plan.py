@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from supersize_grasp.config import Config
+from supersize_grasp.config.learning import LearningConfig
 from supersize_grasp.config.robot import GripperLabelConfig
 from supersize_grasp.config.trial import TrialConfig
 from supersize_grasp.geometry import (
@@ -53,6 +54,26 @@ def sample_random_grasp(
     x, y, _ = camera.pixel_to_plane(u, v, trial.table_z)
     theta = float(rng.uniform(0.0, math.pi))
     return RandomGrasp(region, u, v, float(x), float(y), theta)
+
+
+def sample_candidates(
+    rng: np.random.Generator,
+    regions: Sequence[Region],
+    learning: LearningConfig,
+    trial: TrialConfig,
+) -> tuple[list[tuple[float, float]], list[Region]]:
+    """The pixels a learned chooser scores, and the region of each: ``learning.num_patch_samples``
+    on the regions, each region getting its share by area (``candidate_regions: all``), or all on
+    one random region (``one``)."""
+    n = learning.num_patch_samples
+    if learning.candidate_regions == "one":
+        chosen = [regions[int(rng.integers(len(regions)))]] * n
+    else:
+        area = np.array([r.area for r in regions], dtype=np.float64)
+        picks = rng.choice(len(regions), size=n, p=area / area.sum())
+        chosen = [regions[int(i)] for i in picks]
+    on_foreground = trial.roi.sample_on_foreground
+    return [r.sample_pixel(rng, on_foreground) for r in chosen], chosen
 
 
 @dataclass(frozen=True)

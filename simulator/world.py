@@ -645,6 +645,14 @@ class BaxterWorld:
             )
         return states
 
+    def scene_now(self) -> list[tuple[ObjectModel, np.ndarray, np.ndarray]]:
+        """The objects where they are now, as :meth:`place_objects` takes them (a copy of the
+        scene for another world; velocities are not kept)."""
+        return [
+            (placement.obj, state.pose.position, state.pose.orientation)
+            for placement, state in zip(self._placements, self.objects(), strict=True)
+        ]
+
     def objects_on_table(self) -> list[ObjectState]:
         """Objects still lying on the table (not fallen off, not held up in the air)."""
         return [o for o in self.objects() if o.on_table]

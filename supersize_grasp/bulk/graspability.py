@@ -29,7 +29,7 @@ SPOT = (0.6, 0.2)
 BATCH = 16
 
 
-def _unfiltered(config: Config) -> Config:
+def without_graspable_filter(config: Config) -> Config:
     """``config`` whose worlds hold every object (the measurement decides which are kept)."""
     sim = config.simulator
     objects = sim.objects.model_copy(update={"graspable_only": False})
@@ -70,7 +70,7 @@ def measure(
     config: Config, objects: list[ObjectModel], workers: int = 1
 ) -> Iterator[tuple[ObjectModel, int]]:
     """``(object, lifted_at)`` for each object, in batches spread over ``workers`` processes."""
-    config = _unfiltered(config)
+    config = without_graspable_filter(config)
     context = mp.get_context("spawn")
     with context.Pool(workers) as pool:
         batches = [objects[i : i + BATCH] for i in range(0, len(objects), BATCH)]

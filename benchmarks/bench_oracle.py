@@ -1,0 +1,104 @@
+"""The ceiling of grasp choosing, and what the oracle costs (issue 14, part 2).
+
+For each clutter (default scene of the split, a random arm): capture, regions of interest as the
+tree finds them, the candidates a learned chooser scores (``learning.num_patch_samples`` pixels x
+every angle bin), then on copies of the scene: the oracle (``supersize_grasp/bulk/oracle.py``)
+with a budget of tries, and one random grasp of the paper's random trial. Prints how often the
+oracle found a grasp that lifts an object (the ceiling of any chooser among those candidates),
+the random grasp's rate on the same scenes, tries and wall seconds per oracle choice.
+
+    python benchmarks/bench_oracle.py --scenes 40 --budget 32
+    python benchmarks/bench_oracle.py --primitives --scenes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported
+
+import numpy as np
+
+from supersize_grasp.behaviors.regions import RegionFinder
+from supersize_grasp.behaviors.trial_plan import sample_candidates, sample_random_grasp
+from supersize_grasp.bulk.oracle import GraspOracle
+from supersize_grasp.bulk.trial import park
+from supersize_grasp.config import load_config
+from supersize_grasp.models.evaluation import wilson
+from supersize_grasp.models.patches import bin_centre, table_angle
+from supersize_grasp.simulator.world import BaxterWorld
+
+NUM_BINS = 18
+
+
+def candidates(rng, regions, camera, config, side):
+    """The learned chooser's candidates as planar grasps: each pixel at every angle bin."""
+    pixels, _ = sample_candidates(rng, regions, config.learning, config.trial)
+    z = config.trial.table_z
+    grasps = []
+    for u, v in pixels:
+        x, y, _ = camera.pixel_to_plane(u, v, z)
+        for k in range(NUM_BINS):
+            theta = table_angle(camera, (x, y, z), float(bin_centre(k, NUM_BINS)))
+            grasps.append((side, float(x), float(y), theta))
+    return grasps
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenes", type=int, default=40)
+    parser.add_argument("--budget", type=int, default=32, help="oracle tries per choice")
+    parser.add_argument("--split", choices=("train", "novel"), default="novel")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--primitives", action="store_true", help="built-in primitive objects")
+    parser.add_argument("--config", action="append", default=[], help="YAML overlay")
+    args = parser.parse_args(argv)
+    overrides = {"simulator.objects.folder": "builtin:primitives"} if args.primitives else {}
+    config = load_config(args.config, overrides=overrides)
+    rng = np.random.default_rng(args.seed)
+    world = BaxterWorld(config.simulator, seed=args.seed)
+    finder = RegionFinder(config.trial.roi, config.trial.table_z)
+    sides = config.arms.active()
+    found, random_lifts, tries, seconds = 0, 0, [], []
+    with GraspOracle(config, seed=args.seed) as oracle:
+        for _ in range(args.scenes):
+            while True:
+                world.reset_scene(split=args.split)
+                side = sides[int(rng.integers(len(sides)))]
+                for arm in sides:
+                    park(world, config, arm)
+                frame = world.render_head_camera()
+                workspace = getattr(config.arms, side).workspace
+                regions, _ = finder.find(frame.rgb, frame.depth, frame.model, workspace)
+                if regions:
+                    break
+            scene = world.scene_now()
+            choice = oracle.choose(
+                scene, candidates(rng, regions, frame.model, config, side), args.budget, rng
+            )
+            found += choice.lifted
+            tries.append(choice.tried)
+            seconds.append(choice.seconds)
+            grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
+            result = oracle.attempt(scene, (side, grasp.x, grasp.y, grasp.theta))
+            random_lifts += result.success and result.lifted
+    world.close()
+    n = args.scenes
+    lo, hi = wilson(found, n)
+    rlo, rhi = wilson(random_lifts, n)
+    print(f"objects           : {config.simulator.objects.folder or 'random_urdfs'} ({args.split})")
+    print(f"oracle lifts      : {found}/{n} = {found / n:.1%} [{lo:.1%}, {hi:.1%}]", end="")
+    print(f" (budget {args.budget})")
+    print(f"random grasp lifts: {random_lifts}/{n} = {random_lifts / n:.1%} [{rlo:.1%}, {rhi:.1%}]")
+    print(f"tries per choice  : mean {statistics.mean(tries):.1f}", end="")
+    print(f", median {statistics.median(tries):.0f}")
+    print(
+        f"seconds per choice: mean {statistics.mean(seconds):.1f}, "
+        f"p90 {np.percentile(seconds, 90):.1f} (wall, one core)"
+    )
+
+
+if __name__ == "__main__":
+    main()

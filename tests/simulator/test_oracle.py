@@ -1,0 +1,39 @@
+"""The oracle chooser: grasps tried on a copy of the scene, in a world of its own (real physics)."""
+
+import numpy as np
+import pytest
+
+from supersize_grasp.bulk.oracle import GraspOracle
+from supersize_grasp.config import load_config
+
+CONFIG = load_config(overrides={"simulator.objects.folder": "builtin:primitives"})
+BESIDE, CENTRE = ("left", 0.6, 0.33, 0.0), ("left", 0.6, 0.2, 0.0)
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    with GraspOracle(CONFIG) as oracle:
+        yield oracle
+
+
+def test_the_oracle_finds_the_grasp_that_lifts_and_leaves_the_scene_alone(
+    oracle, world, make_box, top
+):
+    world.place_objects([(make_box(mass=0.2), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    scene = world.scene_now()
+    before = world.objects()[0].pose.position.copy()
+    choice = oracle.choose(scene, [BESIDE, CENTRE], budget=2, rng=np.random.default_rng(0))
+    assert choice.index == 1 and choice.lifted and 1 <= choice.tried <= 2
+    assert choice.result.object_id == "test/box"
+    assert oracle.attempt(scene, BESIDE).missed  # each try starts from a fresh copy
+    assert np.allclose(world.objects()[0].pose.position, before)
+
+
+def test_without_a_lifting_grasp_the_oracle_spends_its_budget(oracle, world, make_box, top):
+    wide = make_box(half=(0.05, 0.05, 0.02), mass=0.1)  # 100 mm: wider than the gripper opens
+    world.place_objects([(wide, (0.6, 0.2, top + 0.02), (0, 0, 0, 1))])
+    candidates = [CENTRE, ("left", 0.6, 0.2, 1.5708), BESIDE]
+    choice = oracle.choose(world.scene_now(), candidates, budget=2, rng=np.random.default_rng(1))
+    assert not choice.lifted and choice.tried == 2 and 0 <= choice.index < 3
+    with pytest.raises(ValueError, match="budget"):
+        oracle.choose(world.scene_now(), candidates, budget=0, rng=np.random.default_rng(1))
