@@ -29,7 +29,7 @@ from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.config import Config
 from supersize_grasp.geometry import matrix_to_quaternion
-from supersize_grasp.models.patches import bin_centre, table_angle
+from supersize_grasp.models.patches import table_grasp
 
 from .regions import Region
 from .robot import Status
@@ -189,14 +189,12 @@ class ChooseLearnedGrasp(TrialBehaviour):
     def _choose(self, u: float, v: float, k: int, score: float, region: Region) -> Status:
         scene: Scene = self.read(key(self.side, "scene"))
         trial: TrialState = self.read(key(self.side, "trial"))
-        table_z = self.config.trial.table_z
-        x, y, _ = scene.camera.pixel_to_plane(u, v, table_z)
-        theta = table_angle(scene.camera, (x, y, table_z), float(bin_centre(k, self.num_bins)))
+        x, y, theta = table_grasp(scene.camera, u, v, k, self.num_bins, self.config.trial.table_z)
         grasp = Grasp(
             float(u),
             float(v),
-            float(x),
-            float(y),
+            x,
+            y,
             theta,
             region,
             float(score),

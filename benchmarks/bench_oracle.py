@@ -24,10 +24,10 @@ import numpy as np
 from supersize_grasp.behaviors.regions import RegionFinder
 from supersize_grasp.behaviors.trial_plan import sample_candidates, sample_random_grasp
 from supersize_grasp.bulk.oracle import GraspOracle
-from supersize_grasp.bulk.trial import park
+from supersize_grasp.bulk.trial import capture
 from supersize_grasp.config import load_config
 from supersize_grasp.models.evaluation import wilson
-from supersize_grasp.models.patches import bin_centre, table_angle
+from supersize_grasp.models.patches import table_grasp
 from supersize_grasp.simulator.world import BaxterWorld
 
 NUM_BINS = 18
@@ -37,13 +37,11 @@ def candidates(rng, regions, camera, config, side):
     """The learned chooser's candidates as planar grasps: each pixel at every angle bin."""
     pixels, _ = sample_candidates(rng, regions, config.learning, config.trial)
     z = config.trial.table_z
-    grasps = []
-    for u, v in pixels:
-        x, y, _ = camera.pixel_to_plane(u, v, z)
-        for k in range(NUM_BINS):
-            theta = table_angle(camera, (x, y, z), float(bin_centre(k, NUM_BINS)))
-            grasps.append((side, float(x), float(y), theta))
-    return grasps
+    return [
+        (side, *table_grasp(camera, u, v, k, NUM_BINS, z))
+        for u, v in pixels
+        for k in range(NUM_BINS)
+    ]
 
 
 def main(argv=None) -> None:
@@ -64,16 +62,11 @@ def main(argv=None) -> None:
     found, random_lifts, tries, seconds = 0, 0, [], []
     with GraspOracle(config, seed=args.seed) as oracle:
         for _ in range(args.scenes):
-            while True:
+            regions = []
+            while not regions:
                 world.reset_scene(split=args.split)
                 side = sides[int(rng.integers(len(sides)))]
-                for arm in sides:
-                    park(world, config, arm)
-                frame = world.render_head_camera()
-                workspace = getattr(config.arms, side).workspace
-                regions, _ = finder.find(frame.rgb, frame.depth, frame.model, workspace)
-                if regions:
-                    break
+                frame, regions = capture(world, config, finder, side)
             scene = world.scene_now()
             choice = oracle.choose(
                 scene, candidates(rng, regions, frame.model, config, side), args.budget, rng

@@ -53,6 +53,16 @@ def bin_centre(k: int | np.ndarray, num_bins: int):
     return (np.asarray(k) + 0.5) * math.pi / num_bins
 
 
+def table_grasp(
+    camera: CameraModel, u: float, v: float, k: int, num_bins: int, table_z: float
+) -> tuple[float, float, float]:
+    """The planar grasp (x, y, theta) that pixel (u, v) and angle bin ``k`` stand for: where the
+    pixel's ray meets the table plane, at the table angle seen as the bin's centre."""
+    x, y, _ = camera.pixel_to_plane(u, v, table_z)
+    theta = table_angle(camera, (x, y, table_z), float(bin_centre(k, num_bins)))
+    return float(x), float(y), theta
+
+
 def patch_side_px(camera: CameraModel, position, opening: float, scale: float) -> float:
     """Patch side (px): ``scale`` x the gripper ``opening`` (m) projected at the grasp depth."""
     z = float((np.asarray(position, dtype=float) - camera.position) @ camera.rotation[:, 2])

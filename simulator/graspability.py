@@ -32,7 +32,7 @@ from supersize_grasp.config.simulator import SimulatorConfig
 
 from .objects import ObjectLibrary, ObjectModel, ObjectSetError
 
-__all__ = ["Graspability", "GraspabilityTable", "fingerprint", "graspable_library"]
+__all__ = ["Graspability", "GraspabilityTable", "fingerprints", "graspable_library"]
 
 VERSION = 1
 SHIPPED = Path(__file__).parent / "assets" / "graspability.json"
@@ -54,11 +54,23 @@ class Graspability:
         return self.lifted_at > 0
 
 
-def fingerprint(obj: ObjectModel, config: SimulatorConfig, angles: int) -> str:
-    """What decides whether ``obj`` can be lifted in this world, hashed."""
-    facts = {
-        "version": VERSION,
-        "object": [
+def fingerprints(objects: Iterable[ObjectModel], config: SimulatorConfig) -> dict[str, str]:
+    """Each object's key (by id): what decides whether it can be lifted in this world, hashed.
+    The world's part is dumped once for all objects."""
+    world = json.dumps(
+        [
+            config.physics.model_dump(mode="json"),
+            config.table.model_dump(mode="json"),
+            config.arm.model_dump(mode="json"),
+            config.gripper.model_dump(mode="json"),
+        ],
+        sort_keys=True,
+    )
+    angles = config.objects.graspability_angles
+    keys = {}
+    for obj in objects:
+        facts = [
+            VERSION,
             obj.object_id,
             # a piece's file by name only: the same set installed elsewhere keeps its entries
             repr([replace(p, source=p.source and Path(p.source).name) for p in obj.pieces]),
@@ -69,29 +81,21 @@ def fingerprint(obj: ObjectModel, config: SimulatorConfig, angles: int) -> str:
             obj.condim,
             obj.solref,
             obj.solimp,
-        ],
-        "world": [
-            config.physics.model_dump(mode="json"),
-            config.table.model_dump(mode="json"),
-            config.arm.model_dump(mode="json"),
-            config.gripper.model_dump(mode="json"),
-        ],
-        "angles": angles,
-    }
-    text = json.dumps(facts, sort_keys=True, default=repr)
-    return hashlib.sha1(text.encode()).hexdigest()[:24]
+            world,
+            angles,
+        ]
+        text = json.dumps(facts, default=repr)
+        keys[obj.object_id] = hashlib.sha1(text.encode()).hexdigest()[:24]
+    return keys
 
 
 class GraspabilityTable:
-    """Measured entries by fingerprint: the cache file's over the shipped ones."""
+    """Measured entries by key: the cache file's over the shipped ones."""
 
     def __init__(self, cache_dir: Path, shipped: Path | None = SHIPPED) -> None:
         self.path = Path(cache_dir) / CACHE_NAME
-        self.shipped = shipped
-        self.entries: dict[str, Graspability] = {}
-        for source in (shipped, self.path):
-            if source is not None and source.is_file():
-                self.entries.update(self._read(source))
+        self._shipped = self._read(shipped) if shipped is not None and shipped.is_file() else {}
+        self._measured = self._read(self.path) if self.path.is_file() else {}
 
     @staticmethod
     def _read(path: Path) -> dict[str, Graspability]:
@@ -106,7 +110,7 @@ class GraspabilityTable:
             ) from e
 
     def get(self, key: str) -> Graspability | None:
-        return self.entries.get(key)
+        return self._measured.get(key) or self._shipped.get(key)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[GraspabilityTable]:
@@ -116,17 +120,16 @@ class GraspabilityTable:
         with open(self.path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.path.is_file():
-                self.entries.update(self._read(self.path))
+                self._measured = self._read(self.path)
             yield self
 
     def add(self, entries: Mapping[str, Graspability]) -> None:
-        """Merge ``entries`` into the cache file (written whole, then renamed: never torn)."""
-        self.entries.update(entries)
-        mine = self._read(self.path) if self.path.is_file() else {}
-        mine.update(entries)
+        """Merge ``entries`` into the cache file (written whole, then renamed: never torn);
+        call it within :meth:`locked`, so no other process's entries are lost."""
+        self._measured.update(entries)
         data = {
             "version": VERSION,
-            "objects": {k: asdict(v) for k, v in sorted(mine.items())},
+            "objects": {k: asdict(v) for k, v in sorted(self._measured.items())},
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".graspability-")
         try:
@@ -139,13 +142,6 @@ class GraspabilityTable:
             raise
 
 
-def unmeasured(
-    objects: Iterable[ObjectModel], table: GraspabilityTable, config: SimulatorConfig
-) -> list[ObjectModel]:
-    angles = config.objects.graspability_angles
-    return [o for o in objects if table.get(fingerprint(o, config, angles)) is None]
-
-
 def graspable_library(
     library: ObjectLibrary, table: GraspabilityTable, config: SimulatorConfig
 ) -> ObjectLibrary:
@@ -155,14 +151,14 @@ def graspable_library(
         ObjectSetError: an object was never measured (naming how many, and the command that
             measures them), or none is graspable.
     """
-    angles = config.objects.graspability_angles
-    missing = unmeasured(library, table, config)
+    found = {i: table.get(k) for i, k in fingerprints(library, config).items()}
+    missing = sorted(i for i, entry in found.items() if entry is None)
     if missing:
         raise ObjectSetError(
             f"{library.source}: graspability of {len(missing)} objects not measured (e.g. "
-            f"{missing[0].object_id}): run `supersize-grasp graspability` with this "
+            f"{missing[0]}): run `supersize-grasp graspability` with this "
             "configuration, or set simulator.objects.graspable_only: false"
         )
-    held = {o.object_id for o in library if table.get(fingerprint(o, config, angles)).graspable}
-    reason = f"not graspable: none of {angles} centre grasps lifts it alone"
-    return library.only(held, reason)
+    held = {i for i, entry in found.items() if entry.graspable}
+    angles = config.objects.graspability_angles
+    return library.only(held, f"not graspable: none of {angles} centre grasps lifts it alone")

@@ -33,7 +33,7 @@ from supersize_grasp.behaviors.trial_plan import (
 from supersize_grasp.config import Config, to_yaml
 from supersize_grasp.dataset.store import Trial, TrialStore
 
-from .trial import park, run_grasp_trial
+from .trial import capture, run_grasp_trial
 
 CHOOSER = "random"
 ROBOT = "simulated Baxter (Python API)"
@@ -82,16 +82,12 @@ def run_trials(job: Job, should_stop: Callable[[], bool]):
         while not should_stop():
             world.refill_if_needed(split=job.split)
             side = sides[int(rng.integers(len(sides)))]
-            for arm in sides:
-                park(world, config, arm)
-            frame = world.render_head_camera()
-            workspace = getattr(config.arms, side).workspace
-            regions, _ = finder.find(frame.rgb, frame.depth, frame.model, workspace)
+            frame, regions = capture(world, config, finder, side)
             if not regions:
                 world.reset_scene(split=job.split)
                 continue
             grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
-            spot = put_down_spot(rng, workspace)
+            spot = put_down_spot(rng, getattr(config.arms, side).workspace)
             record = run_trial(
                 world, config, frame, side, grasp, stage=job.stage, seed=job.seed, put_down=spot
             )

@@ -14,12 +14,7 @@ import multiprocessing as mp
 from collections.abc import Callable, Iterator
 
 from supersize_grasp.config import Config
-from supersize_grasp.simulator.graspability import (
-    Graspability,
-    GraspabilityTable,
-    fingerprint,
-    unmeasured,
-)
+from supersize_grasp.simulator.graspability import Graspability, GraspabilityTable, fingerprints
 from supersize_grasp.simulator.objects import ObjectModel
 
 from .trial import park, run_grasp_trial
@@ -55,10 +50,11 @@ def _trial_note(config: Config) -> str:
     return f"above {t.approach_height} m, lift {t.lift_height} m, label {config.robot.label}"
 
 
-def _measure_share(config: Config, objects: list[ObjectModel]) -> list[tuple[str, int]]:
-    """One worker's objects (in a process of its own: a world holds a GL context)."""
+def _measure_batch(job: tuple[Config, list[ObjectModel]]) -> list[tuple[str, int]]:
+    """One batch, in a worker process with a world of its own."""
     from supersize_grasp.simulator.world import BaxterWorld
 
+    config, objects = job
     world = BaxterWorld(config.simulator)
     try:
         return [(o.object_id, lifted_at(world, config, o)) for o in objects]
@@ -70,19 +66,15 @@ def measure(
     config: Config, objects: list[ObjectModel], workers: int = 1
 ) -> Iterator[tuple[ObjectModel, int]]:
     """``(object, lifted_at)`` for each object, in batches spread over ``workers`` processes."""
+    if not objects:
+        return
     config = without_graspable_filter(config)
-    context = mp.get_context("spawn")
-    with context.Pool(workers) as pool:
-        batches = [objects[i : i + BATCH] for i in range(0, len(objects), BATCH)]
-        by_id = {o.object_id: o for o in objects}
-        jobs = pool.imap(_measure_batch, [(config, b) for b in batches])
-        for results in jobs:
+    by_id = {o.object_id: o for o in objects}
+    batches = [objects[i : i + BATCH] for i in range(0, len(objects), BATCH)]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        for results in pool.imap(_measure_batch, [(config, b) for b in batches]):
             for object_id, k in results:
                 yield by_id[object_id], k
-
-
-def _measure_batch(job: tuple[Config, list[ObjectModel]]) -> list[tuple[str, int]]:
-    return _measure_share(*job)
 
 
 def ensure_measured(
@@ -98,14 +90,14 @@ def ensure_measured(
     sim = config.simulator
     libraries = [lib for lib in object_libraries(sim, graspable_only=False) if lib is not None]
     everything = {o.object_id: o for lib in libraries for o in lib}
-    angles = sim.objects.graspability_angles
+    keys = fingerprints(everything.values(), sim)
     table = GraspabilityTable(sim.objects.resolved_cache_dir())
     with table.locked():
-        missing = unmeasured(everything.values(), table, sim)
+        missing = [everything[i] for i, key in keys.items() if table.get(key) is None]
+        angles, note = sim.objects.graspability_angles, _trial_note(config)
         batch: dict[str, Graspability] = {}
         for done, (obj, k) in enumerate(measure(config, missing, workers), start=1):
-            key = fingerprint(obj, sim, angles)
-            batch[key] = Graspability(obj.object_id, k, angles, _trial_note(config))
+            batch[keys[obj.object_id]] = Graspability(obj.object_id, k, angles, note)
             if on_object is not None:
                 on_object(obj, k, done, len(missing))
             if len(batch) >= BATCH:

@@ -119,6 +119,17 @@ def park(world: BaxterWorld, config: Config, side: str) -> None:
     _follow(world, side, [joints], Motion("Park", config.trial.joint_tolerance), config)
 
 
+def capture(world: BaxterWorld, config: Config, finder, side: str) -> tuple[CameraFrame, list]:
+    """The tree's steps before a grasp is chosen: park both arms, capture the head camera, find
+    the regions of interest (``finder``: a ``RegionFinder``) in ``side``'s workspace."""
+    for arm in config.arms.active():
+        park(world, config, arm)
+    frame = world.render_head_camera()
+    workspace = getattr(config.arms, side).workspace
+    regions, _ = finder.find(frame.rgb, frame.depth, frame.model, workspace)
+    return frame, regions
+
+
 def run_grasp_trial(
     world: BaxterWorld,
     config: Config,

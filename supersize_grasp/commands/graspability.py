@@ -24,7 +24,7 @@ def add_arguments(parser) -> None:
 
 def run(args, config) -> int:
     from supersize_grasp.bulk.graspability import ensure_measured
-    from supersize_grasp.simulator.graspability import GraspabilityTable, fingerprint
+    from supersize_grasp.simulator.graspability import GraspabilityTable, fingerprints
     from supersize_grasp.simulator.world import object_libraries
 
     try:
@@ -47,13 +47,12 @@ def run(args, config) -> int:
     print(f"measured {measured} objects in {seconds:.0f} s; {known} were known")
     sim = config.simulator
     table = GraspabilityTable(sim.objects.resolved_cache_dir())
-    angles = sim.objects.graspability_angles
     low, high = sim.objects.grasp_width_range
     edges = [low + (high - low) * i / 7 for i in range(8)]
     for lib in object_libraries(sim, graspable_only=False):
         if lib is None:
             continue
-        held = {o.object_id for o in lib if table.get(fingerprint(o, sim, angles)).graspable}
+        held = {i for i, key in fingerprints(lib, sim).items() if table.get(key).graspable}
         print(f"{lib.source}: {len(held)} of {len(lib)} graspable ({len(held) / len(lib):.0%})")
         for split in ("train", "novel"):
             objects = lib.objects(split)

@@ -7,7 +7,7 @@ import pytest
 
 from supersize_grasp.bulk.graspability import ensure_measured, lifted_at
 from supersize_grasp.config import load_config
-from supersize_grasp.simulator.graspability import GraspabilityTable, fingerprint
+from supersize_grasp.simulator.graspability import GraspabilityTable, fingerprints
 from supersize_grasp.simulator.objects import ObjectSetError
 from supersize_grasp.simulator.world import BaxterWorld, object_libraries
 
@@ -47,7 +47,7 @@ def test_measured_once_kept_with_the_cache_and_used_to_keep_objects_off_the_tabl
     assert ensure_measured(cfg) == (0, 6)
     table = GraspabilityTable(tmp_path, shipped=None)
     (everything, _) = object_libraries(cfg.simulator, graspable_only=False)
-    entries = {o.object_id: table.get(fingerprint(o, cfg.simulator, 2)) for o in everything}
+    entries = {i: table.get(key) for i, key in fingerprints(everything, cfg.simulator).items()}
     assert all(e is not None and e.angles == 2 for e in entries.values())
     held = {i for i, e in entries.items() if e.graspable}
     assert 0 < len(held) < 6, entries  # the seeded set has objects too wide or too narrow
