@@ -126,7 +126,7 @@ class ObjectSetConfig(StrictModel):
 
     # Graspability: which objects this gripper can hold at all.
     graspable_only: bool = Field(
-        default=False,
+        default=True,
         description="scenes draw only objects measured graspable: alone on the table, one of "
         "graspability_angles centre grasps of the trial lifts it (supersize-grasp graspability)",
     )

@@ -30,7 +30,7 @@ def config_file(tmp_path, folder: Path, real_size: bool) -> Path:
     cache, size = tmp_path / "cache", str(real_size).lower()
     path.write_text(
         "simulator:\n"
-        f"  objects: {{folder: 'builtin:primitives', cache_dir: '{cache}'}}\n"
+        f"  objects: {{folder: 'builtin:primitives', cache_dir: '{cache}', graspable_only: false}}\n"
         f"  test_objects: {{folder: '{folder}', real_size: {size}}}\n"
         "  scene: {n_objects: 2}\n"
     )

@@ -9,6 +9,7 @@ measurement keeps what it measured and the next one goes on from there.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 from collections.abc import Callable, Iterator
@@ -50,29 +51,36 @@ def _trial_note(config: Config) -> str:
     return f"above {t.approach_height} m, lift {t.lift_height} m, label {config.robot.label}"
 
 
-def _measure_batch(job: tuple[Config, list[ObjectModel]]) -> list[tuple[str, int]]:
-    """One batch, in a worker process with a world of its own."""
+_worker: dict[str, object] = {}
+"""A worker process's world and config, set once: every batch it measures reuses the world."""
+
+
+def _start_worker(config: Config) -> None:
+    """Build the worker's world; the parent already reported the objects its library skips."""
+    from supersize_grasp.simulator import objects
     from supersize_grasp.simulator.world import BaxterWorld
 
-    config, objects = job
-    world = BaxterWorld(config.simulator)
-    try:
-        return [(o.object_id, lifted_at(world, config, o)) for o in objects]
-    finally:
-        world.close()
+    logging.getLogger(objects.__name__).setLevel(logging.ERROR)
+    _worker.update(world=BaxterWorld(config.simulator), config=config)
+
+
+def _measure_batch(objects: list[ObjectModel]) -> list[tuple[str, int]]:
+    world, config = _worker["world"], _worker["config"]
+    return [(o.object_id, lifted_at(world, config, o)) for o in objects]
 
 
 def measure(
     config: Config, objects: list[ObjectModel], workers: int = 1
 ) -> Iterator[tuple[ObjectModel, int]]:
-    """``(object, lifted_at)`` for each object, in batches spread over ``workers`` processes."""
+    """``(object, lifted_at)`` for each object, in batches spread over ``workers`` processes
+    (each with one world of its own)."""
     if not objects:
         return
     config = without_graspable_filter(config)
     by_id = {o.object_id: o for o in objects}
     batches = [objects[i : i + BATCH] for i in range(0, len(objects), BATCH)]
-    with mp.get_context("spawn").Pool(workers) as pool:
-        for results in pool.imap(_measure_batch, [(config, b) for b in batches]):
+    with mp.get_context("spawn").Pool(workers, _start_worker, (config,)) as pool:
+        for results in pool.imap(_measure_batch, batches):
             for object_id, k in results:
                 yield by_id[object_id], k
 
