@@ -28,9 +28,10 @@ def two_meshes(tmp_path) -> Path:
 def config_file(tmp_path, folder: Path, real_size: bool) -> Path:
     path = tmp_path / "test.yaml"
     cache, size = tmp_path / "cache", str(real_size).lower()
+    objects = f"folder: 'builtin:primitives', cache_dir: '{cache}', graspable_only: false"
     path.write_text(
         "simulator:\n"
-        f"  objects: {{folder: 'builtin:primitives', cache_dir: '{cache}', graspable_only: false}}\n"
+        f"  objects: {{{objects}}}\n"
         f"  test_objects: {{folder: '{folder}', real_size: {size}}}\n"
         "  scene: {n_objects: 2}\n"
     )
