@@ -14,6 +14,9 @@ random trial picks its region.
 ``greedy``: the paper's test-time policy. The 10 best (patch, angle) pairs are re-ranked by the
     mean best-angle score of 10 patches around each (a grasp that works only on one pixel is
     brittle), and the best is executed.
+``oracle``: the ceiling of the others (simulation only). The same candidates go to the simulated
+    Baxter's oracle (``learning.oracle_service``), which tries grasps among them on copies of
+    the scene with ground truth; the best it scored is executed.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .scene import Scene
 from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
 from .trial_plan import sample_candidates
 
-POLICIES = ("sample", "greedy")
+POLICIES = ("sample", "greedy", "oracle")
 WARN_PERIOD = 10.0  # s between warnings that the scorer is missing
 
 
@@ -105,7 +108,10 @@ class ChooseLearnedGrasp(TrialBehaviour):
 
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
-        self.service = self.config.learning.scorer_service
+        learning = self.config.learning
+        self.service = (
+            learning.oracle_service if self.policy == "oracle" else learning.scorer_service
+        )
         self.client = self.node.create_client(ScoreGrasps, self.service)
         self.missing_since: float | None = None  # wall clock; spans trials
         self.warned = 0.0
@@ -153,6 +159,10 @@ class ChooseLearnedGrasp(TrialBehaviour):
         return self._pick(answer, scores)
 
     def _pick(self, answer, scores: np.ndarray) -> Status:
+        if self.policy == "oracle":
+            i, k = divmod(int(np.argmax(scores)), answer.num_angle_bins)
+            u, v = answer.candidate_u[i], answer.candidate_v[i]
+            return self._choose(u, v, k, scores[i, k], self.candidate_regions[i])
         if self.policy == "sample":
             flat = scores.ravel()
             p = flat / flat.sum() if flat.sum() > 0 else None  # all zero: uniform
@@ -229,11 +239,12 @@ class ChooseLearnedGrasp(TrialBehaviour):
             self.warned = now
             self.node.get_logger().warning(
                 f"{self.name}: still waiting for {self.service} after "
-                f"{now - self.missing_since:.0f} s: is the grasp_scorer node running?"
+                f"{now - self.missing_since:.0f} s: is the "
+                f"{'simulated Baxter' if self.policy == 'oracle' else 'grasp_scorer node'} running?"
             )
         return self._running(
-            f"waiting for {self.service} ({now - self.missing_since:.0f} s): "
-            "is the grasp_scorer node running?"
+            f"waiting for {self.service} ({now - self.missing_since:.0f} s): is the "
+            f"{'simulated Baxter' if self.policy == 'oracle' else 'grasp_scorer node'} running?"
         )
 
     def _running(self, message: str) -> Status:

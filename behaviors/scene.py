@@ -76,6 +76,14 @@ def check_camera_info(info: CameraInfo, name: str = "camera_info") -> None:
         raise ValueError(f"{name}.k is not finite: {k.tolist()}")
     if k[0] <= 0 or k[4] <= 0:
         raise ValueError(f"{name}.k: focal lengths fx {k[0]}, fy {k[4]} must be positive")
+    roi = info.roi
+    if (roi.width or roi.height) and (
+        roi.x_offset + roi.width > info.width or roi.y_offset + roi.height > info.height
+    ):
+        raise ValueError(
+            f"{name}.roi ({roi.x_offset}, {roi.y_offset}, {roi.width}x{roi.height}) does not "
+            f"fit in the {info.width}x{info.height} image"
+        )
 
 
 def check_pose(pose, name: str = "pose") -> None:
@@ -89,18 +97,26 @@ def check_pose(pose, name: str = "pose") -> None:
 
 
 def camera_model(info: CameraInfo, pose, name: str = "camera") -> CameraModel:
-    """From ``CameraInfo`` and the optical frame's ``geometry_msgs/Pose`` in the base frame."""
+    """From ``CameraInfo`` and the optical frame's ``geometry_msgs/Pose`` in the base frame.
+
+    The model is that of the image the info comes with: ``roi`` (a crop given in full-image
+    pixels) and binning apply to the full image's intrinsics, as in ROS's image_geometry.
+    """
     check_camera_info(info, f"{name}_info")
     check_pose(pose, f"{name}_pose")
-    k = info.k
+    k, roi = info.k, info.roi
+    bx, by = max(info.binning_x, 1), max(info.binning_y, 1)
+    x, y, width, height = 0, 0, info.width, info.height
+    if roi.width and roi.height:
+        x, y, width, height = roi.x_offset, roi.y_offset, roi.width, roi.height
     q = pose.orientation
     return CameraModel(
-        fx=k[0],
-        fy=k[4],
-        cx=k[2],
-        cy=k[5],
-        width=info.width,
-        height=info.height,
+        fx=k[0] / bx,
+        fy=k[4] / by,
+        cx=(k[2] - x) / bx,
+        cy=(k[5] - y) / by,
+        width=width // bx,
+        height=height // by,
         position=np.array([pose.position.x, pose.position.y, pose.position.z]),
         rotation=quaternion_to_matrix(q.x, q.y, q.z, q.w),
     )
@@ -113,9 +129,9 @@ def scene_from_messages(
     camera = camera_model(info, pose, name)
     colour, metres = image_to_rgb(rgb, f"{name}_image"), image_to_depth(depth, f"{name}_depth")
     for label, array in (("image", colour), ("depth", metres)):
-        if array.shape[:2] != (info.height, info.width):
+        if array.shape[:2] != (camera.height, camera.width):
             raise ValueError(
                 f"{name}_{label} is {array.shape[1]}x{array.shape[0]} but {name}_info says "
-                f"{info.width}x{info.height}"
+                f"{camera.width}x{camera.height}"
             )
     return Scene(rgb=colour, depth=metres, camera=camera, stamp=stamp)

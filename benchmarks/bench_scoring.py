@@ -26,17 +26,18 @@ from supersize_grasp.models.scoring import GraspScorer
 
 TILT = math.radians(55)  # the simulated head camera's view of the table
 CAMERA = CameraModel(
-    355.0,
-    355.0,
-    319.5,
-    179.5,
-    640,
-    360,
+    1064.4,
+    1064.4,
+    613.5,
+    301.5,
+    1228,
+    615,
     np.array([0.2, 0.0, 0.95]),
     np.array(
         [[0, -math.sin(TILT), math.cos(TILT)], [-1, 0, 0], [0, -math.cos(TILT), -math.sin(TILT)]]
     ),
 )
+"""The default head camera: the table's 1228 x 615 crop of the 1920 x 1080 HD image."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,9 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_config()
     rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
-    # the paper samples in one region of interest: a 60 x 40 px box around an object
-    u, v = rng.uniform(290, 350, args.patches), rng.uniform(160, 200, args.patches)
+    rgb = rng.integers(0, 255, (CAMERA.height, CAMERA.width, 3), dtype=np.uint8)
+    # the paper samples in one region of interest: a 180 x 120 px box around an object
+    u, v = rng.uniform(520, 700, args.patches), rng.uniform(240, 360, args.patches)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.patches} patches")
     for profile in args.profile or ("cpu", "paper"):
         torch.manual_seed(0)

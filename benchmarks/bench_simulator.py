@@ -105,9 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     render = _render_time(world, 10)
     cam = config.camera
+    x, y, w, h = cam.crop_window
     print(
-        f"head camera render   : {render * 1000:.1f} ms ({cam.width}x{cam.height}, "
-        "RGB + depth + segmentation)"
+        f"head camera render   : {render * 1000:.1f} ms ({w}x{h} at ({x}, {y}) of "
+        f"{cam.width}x{cam.height}, RGB + depth + segmentation)"
     )
 
     _random_trials(world, root, args)

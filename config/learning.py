@@ -43,12 +43,19 @@ class LearningConfig(StrictModel):
     scorer_service: str = Field(
         "/grasp_scorer/score", description="ScoreGrasps service of the grasp_scorer node"
     )
+    oracle_service: str = Field(
+        "/sim_baxter/oracle",
+        description="ScoreGrasps service of the simulated Baxter's oracle (the oracle policy: "
+        "ground truth, simulation only)",
+    )
     scorer_timeout: float = Field(
         30.0, gt=0.0, description="s (wall clock, the scorer's) to wait for scores"
     )
     rerank_top: int = Field(10, ge=1, description="greedy policy: best grasps re-ranked")
     rerank_neighbours: int = Field(10, ge=1, description="greedy policy: patches around each")
-    rerank_radius_px: float = Field(3.0, ge=0.0, description="greedy policy: neighbour offset")
+    rerank_radius_px: float = Field(
+        9.0, ge=0.0, description="greedy policy: neighbour offset (~1 cm in the HD image)"
+    )
     num_workers: int = Field(
         0,
         ge=0,

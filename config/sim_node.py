@@ -33,5 +33,11 @@ class SimNodeConfig(StrictModel):
         description="refill the table when it is empty, objects fell off or an arm's grips keep "
         "coming up empty (the human)",
     )
+    oracle_budget: int = Field(
+        20,
+        ge=1,
+        description="grasps the oracle tries per choice, each the whole trial on a copy of the "
+        "scene (the first that lifts an object is chosen)",
+    )
     split: Literal["train", "novel"] = Field("train", description="object split on the table")
     viewer: bool = Field(False, description="open MuJoCo's interactive viewer (needs a display)")

@@ -14,14 +14,15 @@ class RegionOfInterestConfig(StrictModel):
         0.0, ge=0.0, le=1.0, description="background update per capture; 0: keep the empty table"
     )
     min_area_px: int = Field(
-        10,
+        90,
         ge=1,
-        description="smaller foreground blobs are noise (a 2 cm object covers ~40 px at 640 x 360)",
+        description="smaller foreground blobs are noise (a 2 cm object covers ~300 px of the HD "
+        "image; 1 px is ~1.1 mm on the table)",
     )
     open_px: int = Field(
-        3, ge=1, description="px of the morphological opening that removes specks and slivers"
+        9, ge=1, description="px of the morphological opening that removes specks and slivers"
     )
-    margin_px: int = Field(4, ge=0, description="grown around each blob's bounding box")
+    margin_px: int = Field(12, ge=0, description="grown around each blob's bounding box")
     min_height: float = Field(
         0.004, ge=0.0, description="m above the table: seeds the background model from depth"
     )

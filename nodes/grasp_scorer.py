@@ -91,9 +91,9 @@ class GraspScorerNode(Node):
         rgb = image_to_rgb(request.image, "image")
         info = request.camera_info
         camera = camera_model(info, request.camera_pose)
-        if info.width != rgb.shape[1] or info.height != rgb.shape[0]:
+        if camera.width != rgb.shape[1] or camera.height != rgb.shape[0]:
             raise ValueError(
-                f"camera_info ({info.width}x{info.height}) does not describe the "
+                f"camera_info ({camera.width}x{camera.height}) does not describe the "
                 f"{rgb.shape[1]}x{rgb.shape[0]} image"
             )
         u = np.asarray(request.candidate_u, dtype=np.float64)

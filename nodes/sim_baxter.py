@@ -11,15 +11,18 @@ which the physics thread reads once a control period, as the robot's control loo
 Publishers: ``/clock``; ``/robot/state`` (AssemblyState); ``/robot/joint_states``;
     ``/robot/limb/<side>/endpoint_state``; ``/robot/end_effector/<side>_gripper/state`` and
     ``.../properties``; the head camera as ``/kinect2/hd/image_color_rect`` (rgb8),
-    ``.../image_depth_rect`` (16UC1, mm, like iai_kinect2), ``.../camera_info`` and
-    ``.../camera_pose`` (optical frame in ``base``); ``/cameras/<side>_hand_camera/image``.
+    ``.../image_depth_rect`` (16UC1, mm, like iai_kinect2), ``.../camera_info`` (the 1920 x 1080
+    image's, with the rendered crop as its roi) and ``.../camera_pose`` (optical frame in
+    ``base``); ``/cameras/<side>_hand_camera/image``.
 Subscribers: ``/robot/set_super_enable`` (Bool), ``/robot/set_super_reset`` and
     ``/robot/set_super_stop`` (Empty), ``/robot/limb/<side>/joint_command``,
     ``/robot/end_effector/<side>_gripper/command``, ``~/estop_button`` (Bool: the red button).
 Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePositionIK),
-    ``~/reset_scene`` (Trigger: a new clutter of objects).
-Parameters: ``config_file`` and every field of the ``simulator``, ``robot`` and ``camera``
-    sections (``simulator.seed``, ``simulator.ros.real_time_factor``, ...).
+    ``~/reset_scene`` (Trigger: a new clutter of objects), ``learning.oracle_service``
+    (``/sim_baxter/oracle``, ScoreGrasps: the oracle policy's ground-truth choice).
+Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``camera``, ``arms``,
+    ``trial`` and ``learning`` sections (``simulator.seed``, ``simulator.ros.real_time_factor``,
+    ...).
 """
 
 from __future__ import annotations
@@ -45,17 +48,22 @@ from baxter_core_msgs.msg import (
 from baxter_core_msgs.srv import SolvePositionIK
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
+from supersize_grasp_interfaces.srv import ScoreGrasps
 
+from supersize_grasp.behaviors.scene import camera_model
 from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
 from supersize_grasp.qos import LATCHED
+from supersize_grasp.simulator.camera import CameraIntrinsics
 from supersize_grasp.simulator.contacts import trial_object
 from supersize_grasp.simulator.errors import CommandRejectedError
 from supersize_grasp.simulator.world import BaxterWorld
@@ -127,7 +135,9 @@ class Pace:
 class SimulatedBaxter(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("sim_baxter", **kwargs)
-        config = load_node_config(self, ["simulator", "robot", "camera"])
+        config = load_node_config(
+            self, ["simulator", "robot", "camera", "arms", "trial", "learning"]
+        )
         self.config = config
         self.ros = config.simulator.ros
         self.world = BaxterWorld(config.simulator)
@@ -138,6 +148,7 @@ class SimulatedBaxter(Node):
         self._last_errors: dict[str, str] = {}
         self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
         self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
+        self._oracle = None
         self.world.reset_scene(split=self.ros.split)
         self.world.enable(self.ros.start_enabled)
         self._make_interface()
@@ -203,6 +214,13 @@ class SimulatedBaxter(Node):
         self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
         self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
         self.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        # The oracle's tries take seconds: its own group, so IK and commands go on meanwhile.
+        self.create_service(
+            ScoreGrasps,
+            self.config.learning.oracle_service,
+            self._on_oracle,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
         sensor = qos_profile_sensor_data
         self.image_pub = self.create_publisher(Image, camera.image_topic, sensor)
         self.depth_pub = self.create_publisher(Image, camera.depth_topic, sensor)
@@ -381,6 +399,45 @@ class SimulatedBaxter(Node):
                 if valid
                 else SolvePositionIK.Response.RESULT_INVALID
             )
+        return response
+
+    def _on_oracle(self, request, response):
+        """The oracle policy (ground truth, simulation only): tries the request's candidates on
+        copies of the scene as it lies now, in a world of its own, and scores the grasp it
+        chose 1 if it lifted an object (``bulk/oracle.py``)."""
+        from supersize_grasp.bulk.oracle import GraspOracle, score_candidates
+
+        try:
+            camera = camera_model(request.camera_info, request.camera_pose)
+            u = np.asarray(request.candidate_u, dtype=np.float64)
+            v = np.asarray(request.candidate_v, dtype=np.float64)
+            if u.size != v.size or not (np.isfinite(u).all() and np.isfinite(v).all()):
+                raise ValueError("candidate_u/candidate_v differ in length or are not finite")
+            scene = self._submit(lambda world: world.scene_now()).wait()
+            if self._oracle is None:  # a world of its own: built once, at the first choice
+                self._oracle = GraspOracle(self.config, seed=self.world.seed)
+            rng, bins = np.random.default_rng(request.seed), self.config.trial.num_angle_bins
+            scores, choice = score_candidates(
+                self._oracle,
+                scene,
+                camera,
+                list(zip(u, v, strict=True)),
+                bins,
+                self.ros.oracle_budget,
+                rng,
+            )
+        except ValueError as e:
+            response.success, response.message = False, str(e)
+            self.get_logger().warning(f"oracle refused a request: {e}")
+            return response
+        response.success, response.model_id = True, "oracle"
+        response.message = (
+            f"{'lifted' if choice.lifted else 'no lift'} after {choice.tried} tries in "
+            f"{choice.seconds:.1f} s"
+        )
+        response.num_angle_bins = bins
+        response.candidate_u, response.candidate_v = u.tolist(), v.tolist()
+        response.scores = scores.ravel().tolist()
         return response
 
     def _on_reset_scene(self, _request, response):
@@ -565,6 +622,21 @@ class SimulatedBaxter(Node):
             pubs += list(self.hand_pubs.values())
         return any(p.get_subscription_count() > 0 for p in pubs)
 
+    def _camera_info(self, crop: CameraIntrinsics) -> CameraInfo:
+        """The full HD image's size and intrinsics with the rendered crop as its ``roi``."""
+        cam = self.world.config.camera
+        x, y, width, height = cam.crop_window
+        cx, cy = crop.cx + x, crop.cy + y
+        info = CameraInfo(height=cam.height, width=cam.width, distortion_model="plumb_bob")
+        info.d = [0.0] * 5
+        info.k = [crop.fx, 0.0, cx, 0.0, crop.fy, cy, 0.0, 0.0, 1.0]
+        info.r = np.eye(3).reshape(-1).tolist()
+        info.p = [crop.fx, 0.0, cx, 0.0, 0.0, crop.fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        if (width, height) != (cam.width, cam.height):
+            info.roi.x_offset, info.roi.y_offset = x, y
+            info.roi.width, info.roi.height = width, height
+        return info
+
     def _publish_cameras(self, now: float) -> None:
         frame = self.world.render_head_camera()
         t = stamp(now)
@@ -575,11 +647,7 @@ class SimulatedBaxter(Node):
         depth_mm = np.nan_to_num(frame.depth * 1000.0, nan=0.0, posinf=0.0)
         depth = Image(height=height, width=width, encoding="16UC1", step=width * 2)
         depth.data = np.clip(np.round(depth_mm), 0, 65535).astype("<u2").tobytes()
-        info = CameraInfo(height=height, width=width, distortion_model="plumb_bob")
-        info.d = [0.0] * 5
-        info.k = k.matrix.reshape(-1).tolist()
-        info.r = np.eye(3).reshape(-1).tolist()
-        info.p = [k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        info = self._camera_info(k)
         for msg in (rgb, depth, info):
             msg.header.stamp, msg.header.frame_id = t, CAMERA_FRAME
         pose = PoseStamped()
@@ -603,13 +671,16 @@ class SimulatedBaxter(Node):
         self._running = False
         if hasattr(self, "_physics") and self._physics.is_alive():
             self._physics.join(timeout=5.0)
+        if getattr(self, "_oracle", None) is not None:
+            self._oracle.close()
         if hasattr(self, "_control"):
             self._control.destroy_node()
         super().destroy_node()
 
 
 def main(args=None) -> None:
-    node = run_node(SimulatedBaxter, args)
+    # Two threads: the oracle's service (its own callback group) beside everything else.
+    node = run_node(SimulatedBaxter, args, lambda: MultiThreadedExecutor(num_threads=2))
     if node is not None and node.failed:
         raise SystemExit(1)
 

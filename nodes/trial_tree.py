@@ -10,8 +10,9 @@ Publishers: ``/trials`` (TrialRecord, reliable, keep 100); ``~/snapshots`` (Tree
 Parameters: ``config_file`` and every field of the robot, arms, camera, trial, storage,
     simulator, learning and clear_table sections; ``task`` (``collect``, or ``clear_table``: drop
     the objects in a bin until the table is clear or ``clear_table.max_interactions``);
-    ``policy`` (``random``; ``sample`` or ``greedy``: the grasp scorer chooses); ``num_trials``
-    (labelled trials to collect, 0: until stopped), ``stage`` (0: random trials), ``session``
+    ``policy`` (``random``; ``sample`` or ``greedy``: the grasp scorer chooses; ``oracle``: the
+    simulated Baxter's oracle does); ``num_trials`` (labelled trials to collect, 0: until
+    stopped), ``stage`` (0: random trials), ``session``
     (the store's session id, also the recording's name; default: new),
     ``snapshot_period`` (s between unchanged snapshots), ``snapshot_min_interval``
     (wall s between snapshots at most; 0: every changed tick); ``recorder`` (the session

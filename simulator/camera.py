@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from ..config.simulator import CameraConfig
 from ..geometry import CameraModel
 
 NO_OBJECT = 0
@@ -39,10 +40,38 @@ class CameraIntrinsics:
         focal = 0.5 * height / np.tan(np.radians(fovy_deg) / 2.0)
         return cls(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
+    @classmethod
+    def of_camera(
+        cls, model: mujoco.MjModel, camera_id: int, width: int, height: int
+    ) -> CameraIntrinsics:
+        """What MuJoCo renders for a camera: from its sensor's focal length and principal point
+        when it has a sensor size, else from its vertical fov."""
+        sensor = model.cam_sensorsize[camera_id]
+        if not sensor.all():
+            return cls.from_fovy(float(model.cam_fovy[camera_id]), width, height)
+        fx, fy, px, py = (float(v) for v in model.cam_intrinsic[camera_id])
+        sx, sy = width / float(sensor[0]), height / float(sensor[1])  # pixels per length unit
+        # MuJoCo's principal point is the frustum's offset from the image centre, negated.
+        cx, cy = (width - 1) / 2.0 - px * sx, (height - 1) / 2.0 - py * sy
+        return cls(fx * sx, fy * sy, cx, cy, width, height)
+
     @property
     def matrix(self) -> np.ndarray:
         """The 3x3 camera matrix K."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+def crop_sensor(cam: CameraConfig) -> dict[str, list[float]]:
+    """MuJoCo camera attributes that render exactly ``cam.crop_window`` of the full
+    ``cam.width`` x ``cam.height`` image (one length unit per pixel)."""
+    full = CameraIntrinsics.from_fovy(cam.fovy_deg, cam.width, cam.height)
+    x, y, w, h = cam.crop_window
+    return {
+        "sensor_size": [w, h],
+        "resolution": [w, h],
+        "focal_pixel": [full.fx, full.fy],
+        "principal_pixel": [(w - 1) / 2.0 - (full.cx - x), (h - 1) / 2.0 - (full.cy - y)],
+    }
 
 
 @dataclass(frozen=True)
@@ -118,9 +147,7 @@ class CameraRenderer:
         self._model = model
         self._camera_id = model.camera(camera).id
         self._renderer = mujoco.Renderer(model, height=height, width=width)
-        self._intrinsics = CameraIntrinsics.from_fovy(
-            float(model.cam_fovy[self._camera_id]), width, height
-        )
+        self._intrinsics = CameraIntrinsics.of_camera(model, self._camera_id, width, height)
         self._shadows = bool(model.vis.quality.shadowsize > 0)
         geom_labels = body_labels[model.geom_bodyid]
         # Lookup on the flat "geom id + 1" so background (-1) maps to index 0.

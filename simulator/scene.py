@@ -16,6 +16,7 @@ import mujoco
 import numpy as np
 
 from ..config.simulator import SimulatorConfig
+from .camera import crop_sensor
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "baxter"
 URDF_PATH = ASSETS / "baxter_kinematic.urdf"
@@ -250,12 +251,14 @@ def _add_environment(spec: mujoco.MjSpec, config: SimulatorConfig) -> None:
     head = spec.body(HEAD_BODY)
     position = np.array(cam.position, dtype=float)
     head_origin = np.array([0.06, 0.0, 0.686])  # head_pan joint origin in the torso (= base)
-    head.add_camera(
+    head_camera = head.add_camera(
         name=HEAD_CAMERA,
         pos=list(position - head_origin),
         quat=list(_look_at_quat(position, np.array(cam.look_at, dtype=float))),
         fovy=cam.fovy_deg,
     )
+    for attribute, value in crop_sensor(cam).items():
+        setattr(head_camera, attribute, value)
     for side in SIDES:
         spec.body(hand_camera(side)).add_camera(
             name=hand_camera(side),
@@ -265,8 +268,9 @@ def _add_environment(spec: mujoco.MjSpec, config: SimulatorConfig) -> None:
         )
     spec.visual.quality.shadowsize = cam.shadow_size
     spec.visual.quality.offsamples = cam.multisamples
-    spec.visual.global_.offwidth = max(cam.width, cam.hand_width)
-    spec.visual.global_.offheight = max(cam.height, cam.hand_height)
+    _, _, width, height = cam.crop_window
+    spec.visual.global_.offwidth = max(width, cam.hand_width)
+    spec.visual.global_.offheight = max(height, cam.hand_height)
     # MuJoCo scales the clipping planes by the model extent.
     spec.visual.map.znear = cam.near / spec.stat.extent
     spec.visual.map.zfar = cam.far / spec.stat.extent

@@ -550,9 +550,10 @@ class BaxterWorld:
         return self._renderers[camera]
 
     def render_head_camera(self) -> CameraFrame:
-        """The Kinect-v2-like head camera: RGB, metric depth, segmentation, intrinsics, pose."""
-        cam = self.config.camera
-        frame = self._renderer(HEAD_CAMERA, cam.width, cam.height).render(self.data)
+        """The Kinect-v2-like head camera's crop (``camera.crop``): RGB, metric depth,
+        segmentation, the crop's intrinsics, pose."""
+        _, _, width, height = self.config.camera.crop_window
+        frame = self._renderer(HEAD_CAMERA, width, height).render(self.data)
         return replace(frame, time=self.time)
 
     def render_hand_camera(self, side: str) -> CameraFrame:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PACKAGE = "supersize_grasp"
+LEARNED = ("sample", "greedy")
+"""Policies that need the grasp scorer (``random`` and the simulator's ``oracle`` do not)."""
 
 # Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
 EXECUTABLES: dict[str, str] = {
@@ -68,7 +70,8 @@ def collect_graph(
     """Autonomous collection: the simulated Baxter (unless ``simulated`` is false), the trial
     tree, which ends the run when its quota of labelled trials is done, and the recorder of the
     session's raw topics (MCAP, named like the store's session when ``session`` is given).
-    A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``.
+    A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``;
+    ``oracle`` asks the simulated Baxter.
     The tree's first tick waits for the recorder's subscriptions: the recording starts with it."""
     tree = {**parameters, "num_trials": num_trials, "stage": stage, "session": session}
     recorder = NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False)
@@ -77,7 +80,7 @@ def collect_graph(
         NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy, "recorder": recorder.name}),
         recorder,
     ]
-    if policy != "random":
+    if policy in LEARNED:
         specs.insert(1, _scorer(checkpoint))
     return specs
 
@@ -92,7 +95,7 @@ def clear_table_graph(
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
         NodeSpec("trial_tree", "trial_tree", tree),
     ]
-    if policy != "random":
+    if policy in LEARNED:
         specs.insert(1, _scorer(checkpoint))
     return specs
 

@@ -26,7 +26,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
-from supersize_grasp.geometry import quaternion_to_matrix
+from supersize_grasp.behaviors.scene import camera_model
 from supersize_grasp.qos import LATCHED, LATEST
 
 
@@ -291,13 +291,12 @@ class CameraClient:
 
         sdk.wait_for(fresh, timeout, "a camera frame")
         rgb_msg, depth_msg, info = (sdk.get(k) for k in ("rgb", "depth", "info"))
-        pose = sdk.get("camera_pose").pose
+        camera = camera_model(info, sdk.get("camera_pose").pose)  # the crop's, from info.roi
         rgb = np.frombuffer(rgb_msg.data, np.uint8).reshape(rgb_msg.height, rgb_msg.width, 3)
         assert depth_msg.encoding == "16UC1"
         depth = (
             np.frombuffer(depth_msg.data, "<u2").reshape(depth_msg.height, depth_msg.width) / 1000.0
         )
-        q = pose.orientation
-        rotation = quaternion_to_matrix(q.x, q.y, q.z, q.w)
-        position = np.array([pose.position.x, pose.position.y, pose.position.z])
-        return rgb, depth, np.array(info.k).reshape(3, 3), position, rotation
+        assert depth.shape == rgb.shape[:2] == (camera.height, camera.width)
+        k = np.array([[camera.fx, 0, camera.cx], [0, camera.fy, camera.cy], [0, 0, 1]])
+        return rgb, depth, k, camera.position, camera.rotation

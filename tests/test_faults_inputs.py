@@ -97,6 +97,29 @@ def test_bad_cameras_and_poses_are_named():
         scene_from_messages(colour(), depth(width=32), info(), pose(), 0.0)
     scene = scene_from_messages(colour(encoding="bgr8"), depth(), info(), pose(), 1.0)
     assert scene.rgb.shape == (H, W, 3) and scene.depth.shape == (H, W)
+    outside = info()
+    outside.roi.x_offset, outside.roi.width, outside.roi.height = 40, 32, 16
+    with pytest.raises(ValueError, match=r"camera_info\.roi \(40, 0, 32x16\) does not fit"):
+        camera_model(outside, pose())
+
+
+def test_a_crop_is_read_as_ros_crops_are():
+    """The HD stream's CameraInfo keeps the full image's size and intrinsics with the crop as
+    its roi (image_geometry's rule); the model is the crop's, binning included."""
+    cropped = info()
+    cropped.roi.x_offset, cropped.roi.y_offset, cropped.roi.width, cropped.roi.height = 8, 4, 32, 20
+    camera = camera_model(cropped, pose())
+    assert (camera.fx, camera.cx, camera.cy, camera.width, camera.height) == (50, 24, 20, 32, 20)
+    scene = scene_from_messages(
+        colour(width=32, height=20), depth(width=32, height=20), cropped, pose(), 0.0
+    )
+    assert scene.rgb.shape == (20, 32, 3)
+    with pytest.raises(ValueError, match=r"camera_image is 64x48 but camera_info says 32x20"):
+        scene_from_messages(colour(), depth(), cropped, pose(), 0.0)
+    cropped.binning_x = cropped.binning_y = 2
+    camera = camera_model(cropped, pose())
+    assert (camera.fx, camera.fy, camera.cx, camera.cy) == (25, 25, 12, 10)
+    assert (camera.width, camera.height) == (16, 10)
 
 
 def test_bad_scorer_answers_are_named():

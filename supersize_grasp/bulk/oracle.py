@@ -11,6 +11,7 @@ settle within the trial's first steps.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from supersize_grasp.config import Config
+from supersize_grasp.config.arms import ArmsConfig
+from supersize_grasp.geometry import CameraModel
+from supersize_grasp.models.patches import table_grasp
 
 from .graspability import without_graspable_filter
 from .trial import GraspResult, park, run_grasp_trial
@@ -88,3 +92,41 @@ class GraspOracle:
             if force > best_force:
                 best, best_result, best_force = int(i), result, force
         return OracleChoice(best, False, len(order), time.perf_counter() - started, best_result)
+
+
+def arm_for(arms: ArmsConfig, x: float, y: float) -> str:
+    """The active arm whose workspace holds (x, y), else the one whose workspace is nearest."""
+
+    def distance(side: str) -> float:
+        w = getattr(arms, side).workspace
+        return math.hypot(max(w.x_min - x, 0.0, x - w.x_max), max(w.y_min - y, 0.0, y - w.y_max))
+
+    return min(arms.active(), key=distance)
+
+
+def score_candidates(
+    oracle: GraspOracle,
+    scene: Sequence,
+    camera: CameraModel,
+    pixels: Sequence[tuple[float, float]],
+    num_bins: int,
+    budget: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, OracleChoice]:
+    """The oracle's answer to a scoring request for ``pixels`` x ``num_bins`` angle bins: it
+    tries ``budget`` of those grasps, drawn at random, and scores the one it chose 1 (it lifted
+    an object) or 0.5 (the firmest grip of the tries, none lifting); everything else 0."""
+    if not len(pixels):
+        raise ValueError("no candidate pixels")
+    config = oracle.config
+    picks = rng.permutation(len(pixels) * num_bins)[:budget]
+    candidates = []
+    for pick in picks:
+        i, k = divmod(int(pick), num_bins)
+        x, y, theta = table_grasp(camera, *pixels[i], k, num_bins, config.trial.table_z)
+        candidates.append((arm_for(config.arms, x, y), x, y, theta))
+    choice = oracle.choose(scene, candidates, budget, rng)
+    scores = np.zeros((len(pixels), num_bins), np.float32)
+    if choice.index >= 0:
+        scores.flat[int(picks[choice.index])] = 1.0 if choice.lifted else 0.5
+    return scores, choice

@@ -26,23 +26,30 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--policy",
-        choices=("random", "sample", "greedy"),
+        choices=("random", "sample", "greedy", "oracle"),
         default="random",
-        help="random: the paper's random trials; sample/greedy: the --model chooses the grasps",
+        help="random: the paper's random trials; sample/greedy: the --model chooses the grasps; "
+        "oracle: the simulator's ground truth does (the ceiling)",
     )
     parser.add_argument("--model", type=Path, help="grasp-network checkpoint for --policy")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args, config) -> int:
+    from supersize_grasp.graph import LEARNED
     from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.runs import collect_trials
 
     exit_on_sigterm()
 
-    if (args.policy == "random") != (args.model is None):
+    if (args.policy in LEARNED) != (args.model is not None):
         print(
             "supersize-grasp collect: --model goes with --policy sample or greedy", file=sys.stderr
+        )
+        return 2
+    if args.policy == "oracle" and args.real:
+        print(
+            "supersize-grasp collect: the oracle needs the simulator, not --real", file=sys.stderr
         )
         return 2
     return collect_trials(

@@ -3,10 +3,12 @@
 For each --policies policy and each object set (seen: the training split in new scenes; novel:
 objects never trained on) the collection graph makes --tries labelled tries into
 OUT/<policy>-<objects>; greedy is the paper's test policy (top 10 grasps re-ranked by their
-neighbours), random the paper's random grasping. Every --tries-per-scene tries the graph starts
+neighbours), random the paper's random grasping, oracle the ceiling: the simulator tries
+simulator.ros.oracle_budget of the learned policy's candidate grasps on copies of the scene and
+executes one that lifted an object. Every --tries-per-scene tries the graph starts
 again on a new seeded clutter, so that the tries spread over many objects (the table is otherwise
 refilled only when it is empty, and a poor grasper would meet the same few objects all along);
-both policies see the same clutters (seen: seeds --seed, --seed + 1, ...; novel: --seed + 1000,
+all policies see the same clutters (seen: seeds --seed, --seed + 1, ...; novel: --seed + 1000,
 ...). Then --clutter-runs runs of clear-table with --clutter-objects novel objects each (seeds
 --seed + 2000, + 2001, ...) into OUT/clear-table.
 Finally OUT/report.md and OUT/results.json hold the success rates with their intervals and the
@@ -20,8 +22,9 @@ import sys
 from pathlib import Path
 
 from supersize_grasp import test_objects
+from supersize_grasp.graph import LEARNED
 
-POLICIES = ("greedy", "sample", "random")
+POLICIES = ("oracle", "greedy", "sample", "random")
 
 
 def add_arguments(parser) -> None:
@@ -29,7 +32,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder of the stores and report")
     parser.add_argument("--tries", type=int, default=150, help="labelled tries per policy and set")
     parser.add_argument(
-        "--policies", default="greedy,random", help="comma-separated, of greedy, sample, random"
+        "--policies",
+        default="oracle,greedy,random",
+        help="comma-separated, of oracle, greedy, sample, random",
     )
     parser.add_argument(
         "--objects", default="seen,novel", help="object sets, comma-separated: seen, novel"
@@ -69,7 +74,7 @@ def run(args, config) -> int:
         config = test_objects.apply(args, config)
         policies = _choices(args.policies, POLICIES, "policies")
         object_sets = _choices(args.objects, rt.OBJECT_SETS, "objects")
-        learned = [p for p in policies if p != "random"]
+        learned = [p for p in policies if p in LEARNED]
         model = _model(args, config, needed=bool(learned or args.clutter_runs))
         if args.tries < 1 or args.tries_per_scene < 1:
             raise RobotTestError("--tries and --tries-per-scene must be at least 1")
@@ -128,7 +133,7 @@ def _tries(args, config, policy: str, objects: str, first_seed: int, model) -> N
             quota,
             data=rt.tries_store(args.out, policy, objects),
             policy=policy,
-            model=None if policy == "random" else model,
+            model=model if policy in LEARNED else None,
             seed=first_seed + scene,
             split=rt.OBJECT_SETS[objects],
             progress=not args.quiet,

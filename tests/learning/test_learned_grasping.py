@@ -1,7 +1,7 @@
 """Learned grasping through the whole graph (simulator, grasp-scoring node, tree) with an untrained
 network: the sample policy choosing each grasp, and the robot tests end to end on small data
-(greedy and random tries on seen objects, a new clutter per try, one clutter-removal run, the
-report; a second run finds every store complete and collects nothing)."""
+(oracle, greedy and random tries on seen objects, a new clutter per try, one clutter-removal run,
+the report; a second run finds every store complete and collects nothing)."""
 
 import json
 import math
@@ -22,6 +22,7 @@ CONFIG = """\
 simulator:
   objects: {folder: "builtin:primitives"}
   scene: {n_objects: 6}
+  ros: {oracle_budget: 4}
 storage: {record_mcap: false}
 learning: {num_patch_samples: 200}
 clear_table: {max_interactions: 2}
@@ -67,13 +68,15 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    for policy in ("greedy", "random"):
+    for policy in ("oracle", "greedy", "random"):
         with TrialStore.open(out / f"{policy}-seen", readonly=True) as store:
             trials = list(store.trials())
             seeds = [yaml.safe_load(s.config_yaml)["simulator"]["seed"] for s in store.sessions()]
         assert len(trials) >= 2 and {t.chooser for t in trials} == {policy}
         assert seeds == list(range(5, 5 + len(seeds)))  # a new clutter per try here
-        assert all(math.isfinite(t.score) == (policy == "greedy") for t in trials)
+        assert all(math.isfinite(t.score) == (policy != "random") for t in trials)
+        if policy == "oracle":  # 1: the oracle's copy lifted it; 0.5: none of its 4 tries did
+            assert {t.score for t in trials} <= {1.0, 0.5}
     with TrialStore.open(out / "clear-table", readonly=True) as store:
         (session,) = store.sessions()
         clutter = list(store.trials())
@@ -82,6 +85,7 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
 
     results = json.loads((out / "results.json").read_text())
     assert [(t["policy"], t["objects"]) for t in results["tries"]] == [
+        ("oracle", "seen"),
         ("greedy", "seen"),
         ("random", "seen"),
     ]
@@ -89,6 +93,7 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     assert results["clutter"][0]["interactions"] == len(clutter)
     report = (out / "report.md").read_text()
     assert "| greedy - random |" in report and "## Clutter removal" in report
+    assert "| greedy / oracle (share of the achievable) |" in report
     assert "## Seen objects that fail most" in report
     for t in results["tries"]:  # every try, success or not, names its object
         assert sum(tries for _, tries in t["per_object"].values()) == t["tries"]

@@ -5,6 +5,7 @@ import pytest
 
 from supersize_grasp.simulator.camera import NO_OBJECT, ROBOT_LABEL, CameraIntrinsics
 from supersize_grasp.simulator.scene import SIDES
+from supersize_grasp.simulator.world import BaxterWorld
 
 
 def test_intrinsics_from_fovy():
@@ -18,13 +19,38 @@ def test_known_point_projects_onto_its_pixel(world, make_box, top):
     centre = np.array([0.62, -0.12, top + 0.01])
     world.place_objects([(make_box((0.01, 0.01, 0.01)), centre, (0, 0, 0, 1))])
     frame = world.render_head_camera()
-    assert frame.rgb.shape == (360, 640, 3) and frame.rgb.dtype == np.uint8
-    assert frame.depth.dtype == np.float32 and frame.segmentation.shape == (360, 640)
+    _, _, width, height = world.config.camera.crop_window
+    assert frame.rgb.shape == (height, width, 3) and frame.rgb.dtype == np.uint8
+    assert frame.depth.dtype == np.float32 and frame.segmentation.shape == (height, width)
     vs, us = np.nonzero(frame.segmentation == 1)
     assert len(us) > 20
     u, v = frame.project(world.objects()[0].pose.position)[0]
     assert u == pytest.approx(us.mean(), abs=1.0)
     assert v == pytest.approx(vs.mean(), abs=1.0)
+
+
+def test_the_crop_is_exactly_a_window_of_the_full_image(make_config, make_box, top):
+    """The default head camera renders only the table's window of the 1920 x 1080 image: the
+    same pixels as cutting that window from the full render, at the intrinsics it reports."""
+    full_config = make_config(camera={"width": 640, "height": 360, "crop": (0, 0, 1, 1)})
+    crop_config = make_config(camera={"width": 640, "height": 360, "crop": (0.2, 0.3, 0.7, 0.9)})
+    x, y, w, h = crop_config.camera.crop_window
+    frames = []
+    for config in (full_config, crop_config):
+        world = BaxterWorld(config, seed=5)
+        try:
+            world.place_objects([(make_box(), (0.55, 0.1, top + 0.025), (0, 0, 0, 1))])
+            frames.append(world.render_head_camera())
+        finally:
+            world.close()
+    full, crop = frames
+    assert crop.segmentation.shape == (h, w) and (crop.segmentation == 1).sum() > 100
+    np.testing.assert_array_equal(crop.segmentation, full.segmentation[y : y + h, x : x + w])
+    np.testing.assert_allclose(crop.depth, full.depth[y : y + h, x : x + w], atol=1e-4)
+    k, f = crop.intrinsics, full.intrinsics
+    assert (k.fx, k.fy) == pytest.approx((f.fx, f.fy))
+    assert (k.cx, k.cy) == pytest.approx((f.cx - x, f.cy - y), abs=1e-3)
+    assert (k.width, k.height) == (w, h)
 
 
 def test_depth_is_metric_and_plane_helpers_agree(world, top):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from supersize_grasp.bulk.oracle import GraspOracle
+from supersize_grasp.bulk.oracle import GraspOracle, arm_for, score_candidates
 from supersize_grasp.config import load_config
 
 CONFIG = load_config(overrides={"simulator.objects.folder": "builtin:primitives"})
@@ -37,3 +37,24 @@ def test_without_a_lifting_grasp_the_oracle_spends_its_budget(oracle, world, mak
     assert not choice.lifted and choice.tried == 2 and 0 <= choice.index < 3
     with pytest.raises(ValueError, match="budget"):
         oracle.choose(world.scene_now(), candidates, budget=0, rng=np.random.default_rng(1))
+
+
+def test_the_oracle_answers_a_scoring_request_for_pixels_and_angle_bins(
+    oracle, world, make_box, top
+):
+    """As the simulated Baxter's oracle service does: the chosen (pixel, bin) scores 1 when it
+    lifted, the firmest of the tries 0.5 when none did, all else 0; each grasp on its arm."""
+    world.place_objects([(make_box(mass=0.2), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    camera = world.render_head_camera().model
+    on_box = tuple(camera.project(np.array([0.6, 0.2, top + 0.05]))[0])
+    bare = tuple(camera.project(np.array([0.6, -0.2, top]))[0])  # the right arm's half
+    rng = np.random.default_rng(0)
+    scores, choice = score_candidates(oracle, world.scene_now(), camera, [bare, on_box], 18, 6, rng)
+    assert scores.shape == (2, 18) and choice.lifted
+    assert scores.sum() == 1.0 and scores[1].max() == 1.0
+    scores, choice = score_candidates(oracle, world.scene_now(), camera, [bare], 18, 2, rng)
+    assert not choice.lifted and choice.tried == 2 and scores.sum() == 0.5
+    assert choice.result.missed  # tried with the right arm: nothing between its fingers
+    assert [arm_for(CONFIG.arms, 0.6, y) for y in (0.2, -0.2, -0.9)] == ["left", "right", "right"]
+    with pytest.raises(ValueError, match="no candidate pixels"):
+        score_candidates(oracle, world.scene_now(), camera, [], 18, 2, rng)
