@@ -42,6 +42,21 @@ def robot_ready(state: AssemblyState | None) -> bool:
     return state is not None and state.enabled and not state.stopped
 
 
+class Deadline:
+    """Passed once ``seconds`` went by on the robot clock and on the wall clock both.
+
+    For waits on other processes (a service's answer, a camera frame): their messages cross DDS
+    in wall time, which a simulator running faster than real time, or a loaded machine, makes
+    long against the robot's clock. Motions keep to the robot clock alone.
+    """
+
+    def __init__(self, robot_now: float, seconds: float) -> None:
+        self.robot, self.wall = robot_now + seconds, time.monotonic() + seconds
+
+    def passed(self, robot_now: float) -> bool:
+        return robot_now > self.robot and time.monotonic() > self.wall
+
+
 class RobotBehaviour(py_trees.behaviour.Behaviour):
     """Holds the node after ``setup``; keys are registered on one blackboard client.
 
@@ -388,7 +403,7 @@ class SolveIK(RobotBehaviour):
             raise ValueError(f"{self.name}: poses for paths {names}, expected {list(self.keys)}")
         self.plan: dict[str, list[dict[str, float]]] = {}
         self.future = None
-        self.deadline = self.now() + self.timeout
+        self.deadline = Deadline(self.now(), self.timeout)
 
     def _request(self) -> None:
         _, path = self.paths[len(self.plan)]
@@ -409,12 +424,12 @@ class SolveIK(RobotBehaviour):
     def update(self) -> Status:
         if not self.client.service_is_ready():
             self.feedback_message = "waiting for the IK service"
-            return Status.FAILURE if self.now() > self.deadline else Status.RUNNING
+            return Status.FAILURE if self.deadline.passed(self.now()) else Status.RUNNING
         if self.future is None:
             self._request()
         name, path = self.paths[len(self.plan)]
         if not self.future.done():
-            if self.now() > self.deadline:
+            if self.deadline.passed(self.now()):
                 self.feedback_message = "IK service timed out"
                 return Status.FAILURE
             self.feedback_message = f"solving {name} ({len(path)} poses)"

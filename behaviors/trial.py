@@ -35,6 +35,7 @@ from .robot import (
     READ,
     WRITE,
     CalibrateGripper,
+    Deadline,
     GripperCommand,
     MoveJoints,
     RobotBehaviour,
@@ -153,7 +154,7 @@ class CaptureScene(TrialBehaviour):
             self.node.create_subscription(msg_type, topic, self._store(name), qos)
             for name, (msg_type, topic, qos) in streams.items()
         ]
-        self.deadline = self._started + camera.capture_timeout
+        self.deadline = Deadline(self._started, camera.capture_timeout)  # frames cross DDS
         self.bad_frame = ""
 
     def _store(self, name: str):
@@ -182,7 +183,7 @@ class CaptureScene(TrialBehaviour):
                         f"{scene.camera.width}x{scene.camera.height} at t={stamp:.2f}"
                     )
                     return Status.SUCCESS
-        if self.now() > self.deadline:
+        if self.deadline.passed(self.now()):
             self.feedback_message = f"no camera frame within {self.config.camera.capture_timeout} s"
             self.feedback_message += f" ({self.bad_frame})" if self.bad_frame else ""
             return Status.FAILURE

@@ -6,6 +6,7 @@ figures are the network's own cost on this machine, without data loading.
 
     python benchmarks/bench_learning.py                 # both profiles
     python benchmarks/bench_learning.py --profile cpu --seconds 20
+    python benchmarks/bench_learning.py --device cuda --batch 256   # on a GPU
 """
 
 from __future__ import annotations
@@ -16,24 +17,31 @@ import time
 import torch
 
 from supersize_grasp.models.network import GraspNet, executed_bin_loss
+from supersize_grasp.models.training import resolve_device
 
 
-def _rate(step, batch: int, seconds: float) -> float:
+def _rate(step, batch: int, seconds: float, device: torch.device) -> float:
     step()  # warm-up: allocations and kernel selection
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         done += batch
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return done / (time.perf_counter() - start)
 
 
-def bench(profile: str, train_batch: int, infer_batch: int, seconds: float) -> tuple[float, float]:
+def bench(
+    profile: str, train_batch: int, infer_batch: int, seconds: float, device: torch.device
+) -> tuple[float, float]:
     torch.manual_seed(0)
-    net = GraspNet(profile)
+    net = GraspNet(profile).to(device)
     px = net.input_px
-    x = torch.randn(train_batch, 3, px, px)
-    bins = torch.randint(net.num_bins, (train_batch,))
-    labels = torch.randint(2, (train_batch,))
+    x = torch.randn(train_batch, 3, px, px, device=device)
+    bins = torch.randint(net.num_bins, (train_batch,), device=device)
+    labels = torch.randint(2, (train_batch,), device=device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
     def train_step() -> None:
@@ -43,15 +51,15 @@ def bench(profile: str, train_batch: int, infer_batch: int, seconds: float) -> t
         optimizer.step()
 
     net.train()
-    training = _rate(train_step, train_batch, seconds)
+    training = _rate(train_step, train_batch, seconds, device)
     net.eval()
-    batch = torch.randn(infer_batch, 3, px, px)
+    batch = torch.randn(infer_batch, 3, px, px, device=device)
 
     @torch.no_grad()
     def infer_step() -> None:
         net(batch)
 
-    inference = _rate(infer_step, infer_batch, seconds)
+    inference = _rate(infer_step, infer_batch, seconds, device)
     return training, inference
 
 
@@ -59,11 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=("cpu", "paper"), action="append")
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--batch", type=int, help="training batch (default: cpu 64, paper 16)")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    device = resolve_device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device} ({name})")
     for profile in args.profile or ("cpu", "paper"):
-        batch = 64 if profile == "cpu" else 16
-        training, inference = bench(profile, batch, 4 * batch, args.seconds)
+        batch = args.batch or (64 if profile == "cpu" else 16)
+        training, inference = bench(profile, batch, 4 * batch, args.seconds, device)
         print(
             f"{profile:5s} profile: training {training:7.1f} patches/s (batch {batch}), "
             f"inference {inference:7.1f} patches/s (batch {4 * batch})"

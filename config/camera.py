@@ -13,4 +13,9 @@ class CameraConfig(StrictModel):
         "/kinect2/hd/camera_pose",
         description="PoseStamped of the optical frame in the robot base frame (calibration)",
     )
-    capture_timeout: float = Field(5.0, gt=0.0, description="s to wait for a fresh image")
+    capture_timeout: float = Field(
+        15.0,
+        gt=0.0,
+        description="s to wait for a fresh image, on the robot clock and the wall clock both (the "
+        "capture subscribes anew each time: on a loaded machine DDS takes seconds to match it)",
+    )

@@ -62,6 +62,12 @@ class LearningConfig(StrictModel):
         description="DataLoader worker processes; cached patches cost little to "
         "augment, so on 2 cores the main process is fastest (use more beside a GPU)",
     )
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="torch device that trains: auto (the first GPU when there is one, else the "
+        "CPU), cpu, cuda or cuda:N",
+    )
     seed: int = 0
     seen_test_fraction: float = Field(
         0.1, ge=0.0, lt=1.0, description="scenes of the training store held out as the seen test"

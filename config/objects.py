@@ -192,7 +192,9 @@ class ObjectSetConfig(StrictModel):
             raise ValueError("split_rule 'explicit' needs novel_ids or novel_ids_file")
         if self.novel_ids_file is not None and not self.novel_ids_file.is_file():
             raise ValueError(f"novel_ids_file {self.novel_ids_file} does not exist")
-        if self.folder == BUILTIN_PRIMITIVES:
+        if self.folder in (BUILTIN_PRIMITIVES, None):
+            # pybullet's set is looked for when a world loads it: a machine that only trains
+            # (a GPU server, say) needs no pybullet to read a configuration.
             return self
         folder = self.resolved_folder()
         if not folder.is_dir():

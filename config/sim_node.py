@@ -26,6 +26,13 @@ class SimNodeConfig(StrictModel):
     camera_rate: float = Field(
         10.0, gt=0.0, description="Hz (sim time) of head-camera frames, rendered only if watched"
     )
+    max_camera_rate_wall: float = Field(
+        4.0,
+        ge=0.0,
+        description="Hz (wall): cap on head-camera frames when faster than real time (a frame is "
+        "~3.8 MB over DDS and ~0.15 s of the physics thread: uncapped, a capture floods both); "
+        "0: no cap",
+    )
     hand_cameras: bool = Field(False, description="also render and publish the hand cameras")
     start_enabled: bool = Field(False, description="the real robot starts disabled")
     auto_refill: bool = Field(

@@ -7,8 +7,8 @@ that was tried (``executed_bin_loss``).
 Profiles:
     paper: AlexNet's conv1-conv5 (torchvision) at 227 px, then fc6 4096, fc7 1024 (Gaussian
         initialised) and the 18 outputs, as in the paper. ~45 patches/s inference on this CPU.
-    cpu: four small unpadded conv layers at 36 px (the simulated head camera sees a patch as
-        ~34 px, so little is lost) and one hidden layer; it trains on 2 cores in minutes. Being
+    cpu: four small unpadded conv layers at 36 px (a patch spans ~100 px of the HD head image,
+        3 mm a pixel at 36 px) and one hidden layer; it trains on 2 cores in minutes. Being
         unpadded, it is exactly a fully convolutional net of stride 4: one pass over a scene
         scores every patch on a 4 px grid (see ``dense_scores``).
 """
@@ -139,6 +139,6 @@ def load_pretrained_trunk(net: GraspNet, configured: Path | None) -> str:
 def normalise(patches: torch.Tensor) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float, ImageNet-normalised."""
     x = patches.permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(MEAN, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=x.dtype).view(1, 3, 1, 1)
+    mean = torch.tensor(MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std

@@ -112,6 +112,21 @@ def balanced_indices(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
+def resolve_device(name: str) -> torch.device:
+    """``learning.device`` as a torch device; ``auto`` is the first GPU when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and (
+        not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()
+    ):
+        raise ValueError(
+            f"learning.device {name!r}: this machine has {torch.cuda.device_count()} CUDA "
+            "device(s); use cpu or auto"
+        )
+    return device
+
+
 def samples_fingerprint(samples: PatchSamples, source: str = "") -> str:
     """What a model was trained on: the source stores' fingerprints and the chosen trials."""
     digest = hashlib.sha256(source.encode())
@@ -125,14 +140,16 @@ def samples_fingerprint(samples: PatchSamples, source: str = "") -> str:
 def predict_scores(
     net: GraspNet, samples: PatchSamples, batch_size: int = 256, num_bins: int | None = None
 ) -> np.ndarray:
-    """(N, num_bins) success probabilities of the unrotated patches."""
+    """(N, num_bins) success probabilities of the unrotated patches (on the net's device)."""
     net.eval()
+    device = next(net.parameters()).device
     num_bins = num_bins or net.num_bins
     out = []
     for start in range(0, len(samples), batch_size):
         stop = min(start + batch_size, len(samples))
         patches = np.stack([crop_patch(samples.rgb[i], net.input_px) for i in range(start, stop)])
-        out.append(torch.sigmoid(net(normalise(torch.from_numpy(patches)))).numpy())
+        batch = torch.from_numpy(patches).to(device)
+        out.append(torch.sigmoid(net(normalise(batch))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, num_bins), np.float32)
 
 
@@ -179,6 +196,7 @@ def train(
     if plan.multiplicity is not None:
         weights = np.ascontiguousarray(plan.multiplicity, dtype=np.float64)
         fingerprint = hashlib.sha256((fingerprint + weights.tobytes().hex()).encode()).hexdigest()
+    device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     net = GraspNet(config.profile, num_bins)
     learning = config.model_dump(mode="json")
@@ -192,11 +210,12 @@ def train(
         trunk_init = plan.init.trunk_init
     else:
         trunk_init = load_pretrained_trunk(net, config.pretrained_weights)
+    net.to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=plan.lr, momentum=0.9, weight_decay=5e-4)
     checkpoint = Checkpoint(
         config.profile,
         num_bins,
-        net.state_dict(),
+        _cpu_state(net),
         learning,
         fingerprint,
         trunk_init,
@@ -211,6 +230,7 @@ def train(
         sampler=balanced_sampler(samples.label, generator, plan.multiplicity),
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
+        pin_memory=device.type == "cuda",
         drop_last=len(samples) > config.batch_size,
     )
     writer = _summary_writer(out_dir / "tensorboard")
@@ -221,7 +241,7 @@ def train(
                 row["val_accuracy"] = executed_accuracy(predict_scores(net, validation), validation)
             checkpoint.epoch = epoch + 1
             checkpoint.history.append(row)
-            checkpoint.state_dict = net.state_dict()
+            checkpoint.state_dict = _cpu_state(net)
             checkpoint.optimizer = optimizer.state_dict()
             checkpoint.rng_state = torch.get_rng_state()
             save_checkpoint(out_dir / LAST, checkpoint)
@@ -274,7 +294,9 @@ def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> d
         from tqdm import tqdm
 
         batches = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
-    for patches, bins, labels in batches:
+    device = next(net.parameters()).device
+    for batch in batches:
+        patches, bins, labels = (t.to(device, non_blocking=True) for t in batch)
         logits = net(normalise(patches))
         loss = executed_bin_loss(logits, bins, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -293,6 +315,11 @@ def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> d
         "train_accuracy": correct / max(total, 1),
         "patches_per_s": total / seconds if seconds > 0 else math.nan,
     }
+
+
+def _cpu_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights as CPU tensors: a checkpoint loads on any machine, GPU or not."""
+    return {name: tensor.detach().cpu() for name, tensor in net.state_dict().items()}
 
 
 def _summary_writer(folder: Path):

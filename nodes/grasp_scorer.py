@@ -113,7 +113,7 @@ class GraspScorerNode(Node):
             )
         if u.size > MAX_CANDIDATES:
             raise ValueError(f"{u.size} candidates; at most {MAX_CANDIDATES} per request")
-        inside = (u >= 0) & (u <= info.width - 1) & (v >= 0) & (v <= info.height - 1)
+        inside = (u >= 0) & (u <= camera.width - 1) & (v >= 0) & (v <= camera.height - 1)
         if not inside.all():
             raise ValueError(f"{int((~inside).sum())} candidate pixels lie outside the image")
         scores = scorer.score(rgb, camera, self.table_z, u, v, fast=self.fast)

@@ -457,7 +457,7 @@ class SimulatedBaxter(Node):
         joints = Pace(ros.state_rate, cap)
         grippers = {side: Pace(ros.state_rate, cap) for side in SIDES}
         robot_state = Pace(ros.robot_state_rate, cap)
-        camera, refill = Pace(ros.camera_rate), Pace(1.0)
+        camera, refill = Pace(ros.camera_rate, ros.max_camera_rate_wall), Pace(1.0)
         wall_start, sim_start = time.monotonic(), self.world.time
         viewer = None
         try:

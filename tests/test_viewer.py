@@ -32,6 +32,7 @@ from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher, snapshot_
 from supersize_grasp.behaviors.ros.trial_view import grasp_corners, trial_view_image
 from supersize_grasp.behaviors.scene import Scene
 from supersize_grasp.behaviors.trial import Grasp, GraspScores
+from supersize_grasp.config import load_config
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.geometry import CameraModel
 from supersize_grasp.viewer.assets import (
@@ -422,7 +423,8 @@ def test_live_tree_on_the_simulator_reaches_the_page(live_session):
     for behaviour in ("Collect", "Trial left", "Trial right", "Capture scene", "Lift 20 cm"):
         assert behaviour in names
     assert live_session["statuses"], "no status changed on the page"
-    assert live_session["trial_view"] == [640, 360]
+    _, _, width, height = load_config().simulator.camera.crop_window  # shown 640 px wide
+    assert live_session["trial_view"] == [640, round(height * 640 / width)]
     assert live_session["blackboard"] > 0
     assert live_session["screenshot"].stat().st_size > 10_000
 

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=int, help="override the schedule's epochs")
     parser.add_argument("--lr", type=float, help="override the schedule's learning rate")
     parser.add_argument("--stage", type=int, default=0, help="stage the model belongs to")
+    parser.add_argument(
+        "--device", help="learning.device: auto (default; a GPU when there is one), cpu, cuda[:N]"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -32,14 +35,16 @@ def run(args, config) -> int:
     from supersize_grasp.dataset.store import StoreError
     from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
-    from supersize_grasp.models.training import TrainPlan, train
+    from supersize_grasp.models.training import TrainPlan, resolve_device, train
     from supersize_grasp.models.workflow import training_samples
 
     exit_on_sigterm()
-    if args.profile:
-        config = overlay(config, {"learning.profile": args.profile}, "<command line>")
-    learning = config.learning
+    overrides = {"learning.profile": args.profile, "learning.device": args.device}
+    overrides = {key: value for key, value in overrides.items() if value}
     try:
+        config = overlay(config, overrides, "<command line>") if overrides else config
+        learning = config.learning
+        device = resolve_device(learning.device)
         init = load_checkpoint(args.init) if args.init else None
         data = training_samples(config, args.data, progress=not args.quiet)
     except (CheckpointError, StoreError, ValueError) as e:
@@ -51,7 +56,7 @@ def run(args, config) -> int:
     print(
         f"training on {len(train_set)} trials ({int(train_set.label.sum())} successes) from "
         f"{len(args.data)} store(s); seen test {len(seen)} balanced; {learning.profile} profile, "
-        f"{epochs} epochs at lr {lr}"
+        f"{epochs} epochs at lr {lr} on {device}"
     )
 
     def on_epoch(checkpoint) -> None:
