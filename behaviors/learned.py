@@ -112,6 +112,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.service = (
             learning.oracle_service if self.policy == "oracle" else learning.scorer_service
         )
+        self.server = "simulated Baxter" if self.policy == "oracle" else "grasp_scorer node"
         self.client = self.node.create_client(ScoreGrasps, self.service)
         self.missing_since: float | None = None  # wall clock; spans trials
         self.warned = 0.0
@@ -239,12 +240,11 @@ class ChooseLearnedGrasp(TrialBehaviour):
             self.warned = now
             self.node.get_logger().warning(
                 f"{self.name}: still waiting for {self.service} after "
-                f"{now - self.missing_since:.0f} s: is the "
-                f"{'simulated Baxter' if self.policy == 'oracle' else 'grasp_scorer node'} running?"
+                f"{now - self.missing_since:.0f} s: is the {self.server} running?"
             )
         return self._running(
             f"waiting for {self.service} ({now - self.missing_since:.0f} s): is the "
-            f"{'simulated Baxter' if self.policy == 'oracle' else 'grasp_scorer node'} running?"
+            f"{self.server} running?"
         )
 
     def _running(self, message: str) -> Status:

@@ -86,6 +86,25 @@ def check_camera_info(info: CameraInfo, name: str = "camera_info") -> None:
         )
 
 
+def candidate_pixels(request) -> tuple[np.ndarray, np.ndarray]:
+    """A ``ScoreGrasps`` request's candidate pixels (none is allowed); ``ValueError`` naming
+    what is wrong."""
+    u = np.asarray(request.candidate_u, dtype=np.float64)
+    v = np.asarray(request.candidate_v, dtype=np.float64)
+    if u.size != v.size:
+        raise ValueError(f"{u.size} candidate_u but {v.size} candidate_v")
+    if not (np.isfinite(u).all() and np.isfinite(v).all()):
+        raise ValueError("candidate_u/candidate_v hold values that are not finite")
+    return u, v
+
+
+def check_inside(u: np.ndarray, v: np.ndarray, camera: CameraModel) -> None:
+    """Candidate pixels must lie in the image the camera model describes."""
+    inside = (u >= 0) & (u <= camera.width - 1) & (v >= 0) & (v <= camera.height - 1)
+    if not inside.all():
+        raise ValueError(f"{int((~inside).sum())} candidate pixels lie outside the image")
+
+
 def check_pose(pose, name: str = "pose") -> None:
     """A finite position and a unit quaternion (within 1e-3)."""
     p, q = pose.position, pose.orientation

@@ -23,7 +23,12 @@ from rclpy.node import Node
 from supersize_grasp_interfaces.msg import PlanarGrasp
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
-from supersize_grasp.behaviors.scene import camera_model, image_to_rgb
+from supersize_grasp.behaviors.scene import (
+    camera_model,
+    candidate_pixels,
+    check_inside,
+    image_to_rgb,
+)
 from supersize_grasp.geometry import angle_bin
 from supersize_grasp.models.checkpoint import CheckpointError
 from supersize_grasp.models.scoring import GraspScorer, sample_in_region
@@ -96,14 +101,8 @@ class GraspScorerNode(Node):
                 f"camera_info ({camera.width}x{camera.height}) does not describe the "
                 f"{rgb.shape[1]}x{rgb.shape[0]} image"
             )
-        u = np.asarray(request.candidate_u, dtype=np.float64)
-        v = np.asarray(request.candidate_v, dtype=np.float64)
-        if u.size or v.size:
-            if u.size != v.size:
-                raise ValueError(f"{u.size} candidate_u but {v.size} candidate_v")
-            if not (np.isfinite(u).all() and np.isfinite(v).all()):
-                raise ValueError("candidate_u/candidate_v hold values that are not finite")
-        else:
+        u, v = candidate_pixels(request)
+        if not u.size:
             r = request.region
             if request.num_samples == 0 or r.width == 0 or r.height == 0:
                 raise ValueError("give candidate pixels, or a region and num_samples > 0")
@@ -113,9 +112,7 @@ class GraspScorerNode(Node):
             )
         if u.size > MAX_CANDIDATES:
             raise ValueError(f"{u.size} candidates; at most {MAX_CANDIDATES} per request")
-        inside = (u >= 0) & (u <= camera.width - 1) & (v >= 0) & (v <= camera.height - 1)
-        if not inside.all():
-            raise ValueError(f"{int((~inside).sum())} candidate pixels lie outside the image")
+        check_inside(u, v, camera)
         scores = scorer.score(rgb, camera, self.table_z, u, v, fast=self.fast)
         best = scorer.best_grasp(scores, camera, self.table_z)
         response.success = True

@@ -58,7 +58,7 @@ from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
-from supersize_grasp.behaviors.scene import camera_model
+from supersize_grasp.behaviors.scene import camera_model, candidate_pixels, check_inside
 from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
@@ -409,10 +409,8 @@ class SimulatedBaxter(Node):
 
         try:
             camera = camera_model(request.camera_info, request.camera_pose)
-            u = np.asarray(request.candidate_u, dtype=np.float64)
-            v = np.asarray(request.candidate_v, dtype=np.float64)
-            if u.size != v.size or not (np.isfinite(u).all() and np.isfinite(v).all()):
-                raise ValueError("candidate_u/candidate_v differ in length or are not finite")
+            u, v = candidate_pixels(request)
+            check_inside(u, v, camera)
             scene = self._submit(lambda world: world.scene_now()).wait()
             if self._oracle is None:  # a world of its own: built once, at the first choice
                 self._oracle = GraspOracle(self.config, seed=self.world.seed)
