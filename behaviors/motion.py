@@ -28,6 +28,11 @@ class PathFollower:
     stop_when_blocked: ``blocked`` when every joint of the target has stood still for
         ``blocked_time`` s short of the goal (a descent stopped by the object it is about to
         grasp).
+
+    Standing still counts only towards the waypoint being followed, and only from the second
+    state that sees it as the target: the first was measured before its command went out. An arm
+    that reached one waypoint and waits for the next command (ticks that come late: a loaded
+    machine, a simulator faster than real time) is not blocked.
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class PathFollower:
         self.blocked_time = blocked_time
         self.index = 0
         self.still_since: float | None = None
+        self.commanded: int | None = None  # the waypoint that the last step returned
 
     def step(
         self, now: float, positions: Mapping[str, float], velocities: Mapping[str, float]
@@ -56,7 +62,10 @@ class PathFollower:
             self.index += 1
         if error <= tolerance:
             return Step("arrived", target, self.index, error)
-        if self.stop_when_blocked and self._blocked(now, velocities, target):
+        new_target, self.commanded = self.commanded != self.index, self.index
+        if new_target:
+            self.still_since = None
+        elif self.stop_when_blocked and self._blocked(now, velocities, target):
             return Step("blocked", target, self.index, error)
         return Step("moving", target, self.index, error)
 

@@ -11,6 +11,19 @@ class SimNodeConfig(StrictModel):
     real_time_factor: float = Field(
         0.0, ge=0.0, description="sim s per wall s to keep to; 0: as fast as the physics runs"
     )
+    lockstep: bool = Field(
+        True,
+        description="keep in step with the behaviour trees that publish trial.tick_topic: the "
+        "physics waits rather than run more than lockstep_lead ahead of a tree's last tick, so "
+        "a tree ticks every trial.tick_period of robot time, as on the real robot, however slow "
+        "the machine; trees silent for lockstep_timeout no longer hold it",
+    )
+    lockstep_lead: float = Field(
+        0.1, gt=0.0, description="s (sim time) the physics may run past a tree's last tick"
+    )
+    lockstep_timeout: float = Field(
+        1.0, gt=0.0, description="wall s without a tick after which a tree no longer holds back"
+    )
     state_rate: float = Field(
         100.0, gt=0.0, description="Hz (sim time): joint, endpoint and gripper states, as Baxter"
     )
@@ -44,7 +57,18 @@ class SimNodeConfig(StrictModel):
         20,
         ge=1,
         description="grasps the oracle tries per choice, each the whole trial on a copy of the "
-        "scene (the first that lifts an object is chosen)",
+        "scene (the first that lifts an object in every check is chosen)",
+    )
+    oracle_checks: int = Field(
+        4,
+        ge=0,
+        description="tries again of each grasp that lifts, jittered by oracle_jitter: a robot "
+        "that is not exact needs grasps that lift also a few mm off (0: the first that lifts)",
+    )
+    oracle_jitter: tuple[float, float] = Field(
+        (0.006, 5.0),
+        description="(m, deg): the largest offset in x and y and in angle of a check; measured "
+        "through the tree, the arm grips 3-6 mm from where the copy's arm grips",
     )
     split: Literal["train", "novel"] = Field("train", description="object split on the table")
     viewer: bool = Field(False, description="open MuJoCo's interactive viewer (needs a display)")

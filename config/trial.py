@@ -70,5 +70,10 @@ class TrialConfig(StrictModel):
         "simulator's /clock stops when it dies, and the tree must still notice (keep it under a "
         "quarter of robot.state_timeout)",
     )
+    tick_topic: str = Field(
+        "/trial_tree/tick",
+        description="std_msgs/Header (robot clock stamp) after every tick of a tree: a simulator "
+        "in lockstep (simulator.ros.lockstep) runs no further ahead of the tree than its lead",
+    )
     seed: int = Field(0, description="seeds the random grasps (offset by the trials stored)")
     roi: RegionOfInterestConfig = RegionOfInterestConfig()

@@ -2,7 +2,8 @@
 
 A behaviour tree cannot tell it from the real robot behind ros1_bridge: same names, same
 ``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock``; the physics
-runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``). States go
+runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``), but no
+further ahead of the behaviour trees than ``simulator.ros.lockstep_lead`` (``Lockstep``). States go
 out at the robot's rates in simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall
 second each, and at once when a flag a client waits for changes (see ``Pace``).
 
@@ -16,7 +17,9 @@ Publishers: ``/clock``; ``/robot/state`` (AssemblyState); ``/robot/joint_states`
     ``base``); ``/cameras/<side>_hand_camera/image``.
 Subscribers: ``/robot/set_super_enable`` (Bool), ``/robot/set_super_reset`` and
     ``/robot/set_super_stop`` (Empty), ``/robot/limb/<side>/joint_command``,
-    ``/robot/end_effector/<side>_gripper/command``, ``~/estop_button`` (Bool: the red button).
+    ``/robot/end_effector/<side>_gripper/command``, ``~/estop_button`` (Bool: the red button),
+    ``trial.tick_topic`` (``/trial_tree/tick``, Header: the trees it keeps in step with, see
+    ``Lockstep``).
 Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePositionIK),
     ``~/reset_scene`` (Trigger: a new clutter of objects), ``learning.oracle_service``
     (``/sim_baxter/oracle``, ScoreGrasps: the oracle policy's ground-truth choice).
@@ -54,7 +57,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
-from std_msgs.msg import Bool, Empty
+from std_msgs.msg import Bool, Empty, Header
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
@@ -132,6 +135,35 @@ class Pace:
         return True
 
 
+class Lockstep:
+    """How far the physics may run: ``lead`` s of simulated time past the last tick of the
+    slowest tree that ticked within ``timeout`` wall s; no bound while none did.
+
+    A tree ticks on the robot clock, every ``trial.tick_period``. Faster than real time, a
+    Python tree ticks far more seldom than that in simulated time: between two ticks the arm
+    reaches a waypoint and waits for the next command, a descent stops short, a lift jerks, and
+    grasps that hold on the real robot (and in the bulk simulator) fail. Held to the trees'
+    ticks, the simulator runs as fast as they keep up and they see the robot as at real time.
+    """
+
+    def __init__(self, lead: float, timeout: float) -> None:
+        self.lead, self.timeout = lead, timeout
+        self._ticks: dict[str, tuple[float, float]] = {}  # tree: (sim stamp, wall received)
+        self._lock = threading.Lock()
+        self.ticked = threading.Event()
+
+    def tick(self, tree: str, stamp: float, wall: float) -> None:
+        with self._lock:
+            self._ticks[tree] = (stamp, wall)
+        self.ticked.set()
+
+    def limit(self, wall: float) -> float | None:
+        """The simulated time not to pass now, or None (no tree holds the physics back)."""
+        with self._lock:
+            live = [t for t, received in self._ticks.values() if wall - received <= self.timeout]
+        return min(live) + self.lead if live else None
+
+
 class SimulatedBaxter(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("sim_baxter", **kwargs)
@@ -149,6 +181,7 @@ class SimulatedBaxter(Node):
         self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
         self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
         self._oracle = None
+        self.lockstep = Lockstep(self.ros.lockstep_lead, self.ros.lockstep_timeout)
         self.world.reset_scene(split=self.ros.split)
         self.world.enable(self.ros.start_enabled)
         self._make_interface()
@@ -214,6 +247,13 @@ class SimulatedBaxter(Node):
         self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
         self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
         self.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        if self.ros.lockstep:
+            self.create_subscription(
+                Header,
+                self.config.trial.tick_topic,
+                self._on_tree_tick,
+                QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT),
+            )
         # The oracle's tries take seconds: its own group, so IK and commands go on meanwhile.
         self.create_service(
             ScoreGrasps,
@@ -404,7 +444,8 @@ class SimulatedBaxter(Node):
     def _on_oracle(self, request, response):
         """The oracle policy (ground truth, simulation only): tries the request's candidates on
         copies of the scene as it lies now, in a world of its own, and scores the grasp it
-        chose 1 if it lifted an object (``bulk/oracle.py``)."""
+        chose by the share of its tries, as chosen and jittered, that lifted an object
+        (``bulk/oracle.py``)."""
         from supersize_grasp.bulk.oracle import GraspOracle, score_candidates
 
         try:
@@ -423,6 +464,8 @@ class SimulatedBaxter(Node):
                 bins,
                 self.ros.oracle_budget,
                 rng,
+                self.ros.oracle_checks,
+                (self.ros.oracle_jitter[0], math.radians(self.ros.oracle_jitter[1])),
             )
         except ValueError as e:
             response.success, response.message = False, str(e)
@@ -430,13 +473,17 @@ class SimulatedBaxter(Node):
             return response
         response.success, response.model_id = True, "oracle"
         response.message = (
-            f"{'lifted' if choice.lifted else 'no lift'} after {choice.tried} tries in "
-            f"{choice.seconds:.1f} s"
+            f"{f'lifted {choice.robustness:.0%} of its tries' if choice.lifted else 'no lift'} "
+            f"after {choice.tried} candidates in {choice.seconds:.1f} s"
         )
         response.num_angle_bins = bins
         response.candidate_u, response.candidate_v = u.tolist(), v.tolist()
         response.scores = scores.ravel().tolist()
         return response
+
+    def _on_tree_tick(self, msg: Header) -> None:
+        t = msg.stamp.sec + msg.stamp.nanosec * 1e-9
+        self.lockstep.tick(msg.frame_id, t, time.monotonic())
 
     def _on_reset_scene(self, _request, response):
         def reset(world: BaxterWorld) -> int:
@@ -457,15 +504,25 @@ class SimulatedBaxter(Node):
         robot_state = Pace(ros.robot_state_rate, cap)
         camera, refill = Pace(ros.camera_rate, ros.max_camera_rate_wall), Pace(1.0)
         wall_start, sim_start = time.monotonic(), self.world.time
+        clock_sent = -math.inf
         viewer = None
         try:
             while self._running and rclpy.ok(context=self.context):
                 self._take_commands()
                 while not self._jobs.empty():
                     self._jobs.get_nowait().run(self.world)
+                limit = self.lockstep.limit(time.monotonic())
+                if limit is not None and self.world.time >= limit:
+                    if clock_sent < self.world.time:  # the tree ticks when it sees the time
+                        clock_sent = self.world.time
+                        self.clock_pub.publish(Clock(clock=stamp(clock_sent)))
+                    self.lockstep.ticked.wait(0.005)
+                    self.lockstep.ticked.clear()
+                    continue
                 self.world.step(self.world.control_period)
                 now, wall = self.world.time, time.monotonic()
                 if clock.due(now, wall):
+                    clock_sent = now
                     self.clock_pub.publish(Clock(clock=stamp(now)))
                 if joints.due(now, wall):
                     self._publish_joint_states(now)

@@ -119,6 +119,7 @@ class TrialTreeNode(Node):
             }
             mine = {p: q for p, q in offered.items() if p.topic_name in recorded}
             wait_for_recorder(self, recorder, mine, recorder_timeout)
+        self.tree.publish_ticks(self.config.trial.tick_topic)
         self.tree.tick_tock(self.config.trial.tick_period, self.config.trial.max_tick_gap)
         self.get_logger().info(
             f"collecting {self.num_trials or 'unlimited'} trials (stage {self.stage}) into "

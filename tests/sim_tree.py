@@ -45,6 +45,7 @@ def run_on_the_simulator(tmp_path, make_root, config: Config | None = None) -> T
                 done.set()
 
         tree.add_post_tick_handler(stop_when_done)
+        tree.publish_ticks(config.trial.tick_topic)
         tree.tick_tock(period=0.05)
         spinner.start()
         deadline = time.monotonic() + 240

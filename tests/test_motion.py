@@ -40,3 +40,22 @@ def test_without_stop_when_blocked_a_still_arm_keeps_moving_on():
     follower = PathFollower(PATH, tolerance=0.01)
     for t in range(10):
         assert follower.step(float(t), {"j": 0.0}, STILL).outcome == "moving"
+
+
+def test_an_arm_waiting_at_a_waypoint_for_a_late_tick_is_not_blocked():
+    """Ticks 0.5 s apart (a simulator faster than real time, a loaded machine): the arm reaches
+    each waypoint between two ticks and waits there, still, for the next command."""
+    follower = PathFollower(PATH, tolerance=0.01, stop_when_blocked=True, blocked_time=0.3)
+    assert follower.step(0.0, {"j": 0.0}, STILL).outcome == "moving"  # before its command
+    for t, at, index in ((0.5, 0.1, 1), (1.0, 0.2, 2)):
+        step = follower.step(t, {"j": at}, STILL)
+        assert (step.outcome, step.index) == ("moving", index)
+    assert follower.step(1.5, {"j": 0.3}, STILL).outcome == "arrived"
+
+
+def test_blocked_short_of_a_waypoint_after_its_command():
+    follower = PathFollower(PATH, tolerance=0.01, stop_when_blocked=True, blocked_time=0.3)
+    assert follower.step(0.0, {"j": 0.0}, STILL).outcome == "moving"  # command goes out
+    assert follower.step(0.5, {"j": 0.05}, STILL).outcome == "moving"  # stopped short: since 0.5
+    step = follower.step(1.0, {"j": 0.05}, STILL)
+    assert (step.outcome, step.index) == ("blocked", 0)

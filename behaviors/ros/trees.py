@@ -12,6 +12,8 @@ import time
 import py_trees
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
 
 from .exceptions import NotReadyError
 
@@ -48,6 +50,24 @@ class RosBehaviourTree(py_trees.trees.BehaviourTree):
                     max_gap, lambda: self._tick_if_stalled(max_gap), clock=steady
                 )
             )
+
+    def publish_ticks(self, topic: str) -> None:
+        """After every tick, a ``Header`` on ``topic``: the robot-clock time of the tick and the
+        node's name. A simulator in lockstep waits for it rather than run ahead of the tree
+        (``simulator.ros.lockstep``); a lost message only makes it wait for the next."""
+        if self.node is None:
+            raise NotReadyError("call setup(node=...) before publish_ticks()")
+        publisher = self.node.create_publisher(
+            Header, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        )
+        name = self.node.get_fully_qualified_name()
+
+        def publish(_tree) -> None:
+            if not self._timers or not self.node.context.ok():  # stopped within this tick
+                return
+            publisher.publish(Header(stamp=self.node.get_clock().now().to_msg(), frame_id=name))
+
+        self.add_post_tick_handler(publish)
 
     def _mark_tick(self, _tree) -> None:
         self._ticked = time.monotonic()

@@ -5,6 +5,12 @@ candidate grasps there with the trial that collects the data, one fresh copy per
 lifts an object; else it returns the best it found (the firmest grip). What a learned chooser
 reaches is then read as a fraction of what was achievable among the same candidates.
 
+A grasp that lifts in the copy may be one that lifts only there: executed through the tree the
+arm ends a few millimetres elsewhere (measured: 3 to 6 mm at the grip), and the first lifting
+grasp of 20 random ones lifted in 71 % of tries jittered by 6 mm and 5 degrees. So each grasp that
+lifts is tried again ``checks`` times, jittered by up to ``jitter`` (m, rad), and the oracle
+keeps the one that lifted most often: the ceiling of a chooser on a robot that is not exact.
+
 The copy keeps poses, not velocities or contact forces: objects at rest are re-placed exactly and
 settle within the trial's first steps.
 """
@@ -33,13 +39,16 @@ Candidate = tuple[str, float, float, float]
 @dataclass(frozen=True)
 class OracleChoice:
     """What the oracle found: ``index`` into the candidates (-1 if none was tried), whether that
-    grasp lifted an object in the copy, how many it tried and the wall seconds it took."""
+    grasp lifted an object in the copy, how many candidates it tried, the wall seconds it took,
+    the chosen grasp's result and ``robustness``, the share of its tries (as chosen and
+    jittered) that lifted (0 when none lifted)."""
 
     index: int
     lifted: bool
     tried: int
     seconds: float
     result: GraspResult | None = None
+    robustness: float = 0.0
 
 
 class GraspOracle:
@@ -76,22 +85,58 @@ class GraspOracle:
         candidates: Sequence[Candidate],
         budget: int,
         rng: np.random.Generator,
+        checks: int = 0,
+        jitter: tuple[float, float] = (0.0, 0.0),
     ) -> OracleChoice:
-        """Try up to ``budget`` of ``candidates`` in random order; the first that lifts an
-        object, else the one that gripped firmest."""
+        """Try up to ``budget`` of ``candidates`` in random order; each that lifts an object is
+        tried ``checks`` times more, jittered by up to ``jitter`` (m in x and y, rad in theta).
+        The first that lifted every time, else the one that lifted most often, else the one
+        that gripped firmest."""
         if budget < 1:
             raise ValueError(f"budget must be >= 1, got {budget}")
+        if checks < 0:
+            raise ValueError(f"checks must be >= 0, got {checks}")
         started = time.perf_counter()
-        best, best_result, best_force = -1, None, -1.0
+        best, best_key, best_result = -1, (-1.0, -1.0), None
         order = rng.permutation(len(candidates))[:budget]
         for tried, i in enumerate(order, start=1):
             result = self.attempt(scene, candidates[int(i)])
+            robustness = 0.0
             if result.success and result.lifted:
-                return OracleChoice(int(i), True, tried, time.perf_counter() - started, result)
-            force = result.force if result.gripping else 0.0
-            if force > best_force:
-                best, best_result, best_force = int(i), result, force
-        return OracleChoice(best, False, len(order), time.perf_counter() - started, best_result)
+                lifts = 1 + sum(
+                    self._lifts(scene, jittered(candidates[int(i)], jitter, rng))
+                    for _ in range(checks)
+                )
+                robustness = lifts / (1 + checks)
+                if robustness == 1.0:
+                    return OracleChoice(
+                        int(i), True, tried, time.perf_counter() - started, result, 1.0
+                    )
+            key = (robustness, result.force if result.gripping else 0.0)
+            if key > best_key:
+                best, best_key, best_result = int(i), key, result
+        return OracleChoice(
+            best,
+            best_key[0] > 0.0,
+            len(order),
+            time.perf_counter() - started,
+            best_result,
+            max(best_key[0], 0.0),
+        )
+
+    def _lifts(self, scene: Sequence, candidate: Candidate) -> bool:
+        result = self.attempt(scene, candidate)
+        return bool(result.success and result.lifted)
+
+
+def jittered(
+    candidate: Candidate, jitter: tuple[float, float], rng: np.random.Generator
+) -> Candidate:
+    """``candidate`` moved by up to ``jitter[0]`` m in x and in y and turned by up to
+    ``jitter[1]`` rad, uniformly."""
+    side, x, y, theta = candidate
+    dx, dy = rng.uniform(-jitter[0], jitter[0], 2)
+    return side, x + float(dx), y + float(dy), theta + float(rng.uniform(-jitter[1], jitter[1]))
 
 
 def arm_for(arms: ArmsConfig, x: float, y: float) -> str:
@@ -104,6 +149,10 @@ def arm_for(arms: ArmsConfig, x: float, y: float) -> str:
     return min(arms.active(), key=distance)
 
 
+NO_LIFT = 0.01
+"""The score of the firmest grip when no grasp lifted: above every untried one."""
+
+
 def score_candidates(
     oracle: GraspOracle,
     scene: Sequence,
@@ -112,10 +161,13 @@ def score_candidates(
     num_bins: int,
     budget: int,
     rng: np.random.Generator,
+    checks: int = 0,
+    jitter: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[np.ndarray, OracleChoice]:
     """The oracle's answer to a scoring request for ``pixels`` x ``num_bins`` angle bins: it
-    tries ``budget`` of those grasps, drawn at random, and scores the one it chose 1 (it lifted
-    an object) or 0.5 (the firmest grip of the tries, none lifting); everything else 0."""
+    tries ``budget`` of those grasps, drawn at random (:meth:`GraspOracle.choose`), and scores
+    the one it chose by its robustness (1: it lifted every time), or ``NO_LIFT`` (the firmest
+    grip of the tries, none lifting); everything else 0."""
     if not len(pixels):
         raise ValueError("no candidate pixels")
     config = oracle.config
@@ -125,8 +177,8 @@ def score_candidates(
         i, k = divmod(int(pick), num_bins)
         x, y, theta = table_grasp(camera, *pixels[i], k, num_bins, config.trial.table_z)
         candidates.append((arm_for(config.arms, x, y), x, y, theta))
-    choice = oracle.choose(scene, candidates, budget, rng)
+    choice = oracle.choose(scene, candidates, budget, rng, checks, jitter)
     scores = np.zeros((len(pixels), num_bins), np.float32)
     if choice.index >= 0:
-        scores.flat[int(picks[choice.index])] = 1.0 if choice.lifted else 0.5
+        scores.flat[int(picks[choice.index])] = choice.robustness if choice.lifted else NO_LIFT
     return scores, choice

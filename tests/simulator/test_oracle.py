@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from supersize_grasp.bulk.oracle import GraspOracle, arm_for, score_candidates
+from supersize_grasp.bulk.oracle import NO_LIFT, GraspOracle, arm_for, score_candidates
 from supersize_grasp.config import load_config
 
 CONFIG = load_config(overrides={"simulator.objects.folder": "builtin:primitives"})
@@ -39,11 +39,33 @@ def test_without_a_lifting_grasp_the_oracle_spends_its_budget(oracle, world, mak
         oracle.choose(world.scene_now(), candidates, budget=0, rng=np.random.default_rng(1))
 
 
+def test_the_oracle_prefers_the_grasp_that_lifts_also_when_jittered(oracle, world, make_box, top):
+    """A grasp 10 mm off the box's centre lifts it as planned but not 6 mm further off; the one
+    through its centre lifts more often when jittered, and wins though tried second."""
+    world.place_objects([(make_box(mass=0.2), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
+    scene, rng = world.scene_now(), np.random.default_rng(2)
+    edge, centre = ("left", 0.61, 0.2, 0.0), ("left", 0.6, 0.2, 0.0)
+    assert (
+        oracle.attempt(scene, edge).lifted
+        and not oracle.attempt(scene, ("left", 0.616, 0.2, 0.0)).lifted
+    ), "the edge grasp must be a marginal one for this test"
+    first = oracle.choose(scene, [edge], budget=1, rng=rng)
+    assert first.lifted and first.robustness == 1.0, "without checks the first that lifts"
+    jitter = (0.014, 0.0)
+    checked = oracle.choose(scene, [edge], budget=1, rng=rng, checks=12, jitter=jitter)
+    assert checked.lifted and 0.0 < checked.robustness < 1.0
+    both = oracle.choose(scene, [edge, centre], budget=2, rng=rng, checks=12, jitter=jitter)
+    assert both.index == 1 and both.robustness > checked.robustness
+    with pytest.raises(ValueError, match="checks"):
+        oracle.choose(scene, [edge], budget=1, rng=rng, checks=-1)
+
+
 def test_the_oracle_answers_a_scoring_request_for_pixels_and_angle_bins(
     oracle, world, make_box, top
 ):
     """As the simulated Baxter's oracle service does: the chosen (pixel, bin) scores 1 when it
-    lifted, the firmest of the tries 0.5 when none did, all else 0; each grasp on its arm."""
+    lifted (every time), the firmest of the tries NO_LIFT when none did, all else 0; each grasp
+    on its arm."""
     world.place_objects([(make_box(mass=0.2), (0.6, 0.2, top + 0.025), (0, 0, 0, 1))])
     camera = world.render_head_camera().model
     on_box = tuple(camera.project(np.array([0.6, 0.2, top + 0.05]))[0])
@@ -53,7 +75,7 @@ def test_the_oracle_answers_a_scoring_request_for_pixels_and_angle_bins(
     assert scores.shape == (2, 18) and choice.lifted
     assert scores.sum() == 1.0 and scores[1].max() == 1.0
     scores, choice = score_candidates(oracle, world.scene_now(), camera, [bare], 18, 2, rng)
-    assert not choice.lifted and choice.tried == 2 and scores.sum() == 0.5
+    assert not choice.lifted and choice.tried == 2 and scores.sum() == np.float32(NO_LIFT)
     assert choice.result.missed  # tried with the right arm: nothing between its fingers
     assert [arm_for(CONFIG.arms, 0.6, y) for y in (0.2, -0.2, -0.9)] == ["left", "right", "right"]
     with pytest.raises(ValueError, match="no candidate pixels"):
