@@ -137,4 +137,3 @@ def test_a_slow_tree_sees_the_robot_move_a_tick_period_per_tick(client):
     assert len(gaps) > 20
     period, lead = CONFIG.trial.tick_period, CONFIG.simulator.ros.lockstep_lead
     assert gaps.max() <= period + lead + 0.02, f"{gaps.max():.2f} s of robot time in one tick"
-    assert np.median(gaps) <= period + 0.02
