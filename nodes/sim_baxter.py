@@ -65,7 +65,7 @@ from supersize_grasp.behaviors.scene import camera_model, candidate_pixels, chec
 from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
-from supersize_grasp.qos import LATCHED
+from supersize_grasp.qos import LATCHED, TICKS
 from supersize_grasp.simulator.camera import CameraIntrinsics
 from supersize_grasp.simulator.contacts import trial_object
 from supersize_grasp.simulator.errors import CommandRejectedError
@@ -249,10 +249,7 @@ class SimulatedBaxter(Node):
         self.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
         if self.ros.lockstep:
             self.create_subscription(
-                Header,
-                self.config.trial.tick_topic,
-                self._on_tree_tick,
-                QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT),
+                Header, self.config.trial.tick_topic, self._on_tree_tick, TICKS
             )
         # The oracle's tries take seconds: its own group, so IK and commands go on meanwhile.
         self.create_service(

@@ -14,3 +14,7 @@ LATEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 TRIALS_QOS = QoSProfile(
     depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
+
+# A behaviour tree's ticks (``trial.tick_topic``) for a simulator in lockstep: only the latest of
+# each tree matters, and a lost one only delays the next step of the physics.
+TICKS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)

@@ -12,8 +12,9 @@ import time
 import py_trees
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
+
+from supersize_grasp.qos import TICKS
 
 from .exceptions import NotReadyError
 
@@ -57,9 +58,7 @@ class RosBehaviourTree(py_trees.trees.BehaviourTree):
         (``simulator.ros.lockstep``); a lost message only makes it wait for the next."""
         if self.node is None:
             raise NotReadyError("call setup(node=...) before publish_ticks()")
-        publisher = self.node.create_publisher(
-            Header, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-        )
+        publisher = self.node.create_publisher(Header, topic, TICKS)
         name = self.node.get_fully_qualified_name()
 
         def publish(_tree) -> None:
