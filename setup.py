@@ -27,7 +27,7 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={
-        f"{PACKAGE}.config": ["*.yaml"],
+        f"{PACKAGE}.config": ["*.yaml", "*.xml"],
         f"{PACKAGE}.simulator": ["assets/**/*"],
         f"{PACKAGE}.viewer": ["static/*"],
     },
@@ -35,7 +35,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
     ],
     python_requires=">=3.10",
     install_requires=["setuptools"],

@@ -34,3 +34,20 @@ class Config(StrictModel):
                 f"robot.state_timeout ({self.robot.state_timeout} s)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _oracle_answers_in_time(self) -> "Config":
+        """Both arms' oracle choices queue in the simulator, each may run past its limit by
+        one candidate's checks, and the tree gives up after the scorer timeout."""
+        seconds = self.simulator.ros.oracle_seconds
+        if seconds is not None and seconds * 3 > self.learning.scorer_timeout:
+            raise ValueError(
+                f"simulator.ros.oracle_seconds ({seconds} s) must be at most a third of "
+                f"learning.scorer_timeout ({self.learning.scorer_timeout} s)"
+            )
+        return self
+
+    @property
+    def oracle_seconds(self) -> float:
+        """The oracle's time for one choice (``simulator.ros.oracle_seconds``, else its most)."""
+        return self.simulator.ros.oracle_seconds or self.learning.scorer_timeout / 3

@@ -70,5 +70,12 @@ class SimNodeConfig(StrictModel):
         description="(m, deg): the largest offset in x and y and in angle of a check; measured "
         "through the tree, the arm grips 3-6 mm from where the copy's arm grips",
     )
+    oracle_seconds: float | None = Field(
+        None,
+        gt=0.0,
+        description="s (wall clock) after which the oracle tries no new candidate and answers "
+        "with the best so far (the one under way finishes its checks); at most a third of "
+        "learning.scorer_timeout, as the two arms' choices queue (None: that third)",
+    )
     split: Literal["train", "novel"] = Field("train", description="object split on the table")
     viewer: bool = Field(False, description="open MuJoCo's interactive viewer (needs a display)")

@@ -445,6 +445,7 @@ class SimulatedBaxter(Node):
         (``bulk/oracle.py``)."""
         from supersize_grasp.bulk.oracle import GraspOracle, score_candidates
 
+        started = time.monotonic()  # building its world counts toward the limit
         try:
             camera = camera_model(request.camera_info, request.camera_pose)
             u, v = candidate_pixels(request)
@@ -463,6 +464,7 @@ class SimulatedBaxter(Node):
                 rng,
                 self.ros.oracle_checks,
                 (self.ros.oracle_jitter[0], math.radians(self.ros.oracle_jitter[1])),
+                self.config.oracle_seconds - (time.monotonic() - started),
             )
         except ValueError as e:
             response.success, response.message = False, str(e)

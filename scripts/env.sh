@@ -13,4 +13,6 @@ else
 fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
+# Fast DDS transports that carry a camera frame whole (config/fastdds.xml), as the nodes get them.
+export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$_ssg_root/config/fastdds.xml}
 unset _ssg_root

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def _command(module: str):
 
 def main(argv: list[str] | None = None) -> int:
     from supersize_grasp.config import ConfigError, load_config
+    from supersize_grasp.launcher import node_environment
+
+    os.environ.update(node_environment(os.environ))  # a verb's own rclpy nodes are nodes of ours
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from . import config as config_package
 
 PACKAGE = "supersize_grasp"
 LEARNED = ("sample", "greedy")
@@ -23,6 +26,11 @@ EXECUTABLES: dict[str, str] = {
     "sim_baxter": "supersize_grasp.nodes.sim_baxter",
     "trial_tree": "supersize_grasp.nodes.trial_tree",
 }
+
+# Environment of every node, unless the user's environment sets the variable: Fast DDS transports
+# that carry a head-camera frame whole (config/fastdds.xml says why).
+DDS_PROFILE = Path(config_package.__file__).resolve().parent / "fastdds.xml"
+ENVIRONMENT: dict[str, str] = {"FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE)}
 
 # Boolean launch arguments that a NodeSpec.condition may name: default, description.
 ARGUMENTS: dict[str, tuple[bool, str]] = {
@@ -115,9 +123,9 @@ GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {
 
 def launch_description(graph: str, **parameters: Any):
     """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
-    from launch.actions import DeclareLaunchArgument, Shutdown
+    from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, Shutdown
     from launch.conditions import IfCondition
-    from launch.substitutions import LaunchConfiguration
+    from launch.substitutions import EnvironmentVariable, LaunchConfiguration
     from launch_ros.actions import Node
 
     from launch import LaunchDescription
@@ -126,6 +134,8 @@ def launch_description(graph: str, **parameters: Any):
     actions: list[Any] = [
         DeclareLaunchArgument("config_file", default_value="", description="YAML overlay")
     ]
+    for name, value in ENVIRONMENT.items():
+        actions.append(SetEnvironmentVariable(name, EnvironmentVariable(name, default_value=value)))
     for name in sorted({s.condition for s in specs if s.condition}):
         default, description = ARGUMENTS[name]
         actions.append(

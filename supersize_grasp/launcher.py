@@ -22,17 +22,20 @@ from pathlib import Path
 import yaml
 
 from .config import Config, to_yaml
-from .graph import ARGUMENTS, NodeSpec
+from .graph import ARGUMENTS, ENVIRONMENT, NodeSpec
 
 
-def with_our_prefix(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` with this interpreter's prefix on ``AMENT_PREFIX_PATH`` when our packages are
-    installed there (the venv): nodes find message definitions in the ament index without a
-    sourced shell, as ``.venv/bin/supersize-grasp`` promises."""
+def node_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a node of ours: this interpreter's prefix on ``AMENT_PREFIX_PATH`` when our
+    packages are installed there (the venv), so that nodes find message definitions in the ament
+    index without a sourced shell, as ``.venv/bin/supersize-grasp`` promises; and the graphs'
+    ``ENVIRONMENT`` where the user's leaves a variable unset."""
     environment = dict(env)
     prefixes = [p for p in environment.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
     if sys.prefix not in prefixes and Path(sys.prefix, "share", "ament_index").is_dir():
         environment["AMENT_PREFIX_PATH"] = os.pathsep.join([*prefixes, sys.prefix])
+    for name, value in ENVIRONMENT.items():
+        environment[name] = environment.get(name) or value
     return environment
 
 
@@ -84,7 +87,7 @@ class GraphProcess:
         self.specs = [s for s in specs if s.condition is None or chosen[s.condition]]
         self._tmp = tempfile.TemporaryDirectory(prefix="supersize_grasp_graph_")
         self.processes: dict[str, subprocess.Popen] = {}
-        environment = with_our_prefix(os.environ if env is None else env)
+        environment = node_environment(os.environ if env is None else env)
         config_file = None
         if config is not None:  # already validated: every node gets the same effective config
             config_file = Path(self._tmp.name, "config.yaml")

@@ -4,10 +4,13 @@ import os
 import random
 import signal
 
+from supersize_grasp.launcher import node_environment  # imports neither rclpy nor mujoco
+
 # Before rclpy or mujoco are imported by any test module.
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.update(node_environment(os.environ))  # the nodes' Fast DDS profile, as for every verb
 
 # Triton's LLVM (torch imports it with its first optimizer) crashes the process when it loads
 # after MuJoCo's EGL context (Mesa's LLVM) in the same process: load it first, so tests that

@@ -30,54 +30,29 @@ from supersize_grasp.behaviors.scene import camera_model
 from supersize_grasp.qos import LATCHED, LATEST
 
 
-class SdkClient:
-    def __init__(self, name: str = "sdk_client", endpoints: bool = True) -> None:
-        """``endpoints``: also follow the limbs' endpoint states (a client that only moves joints
-        and reads the gripper, like the trial tree, leaves them out)."""
+class Listener:
+    """A node in a context of its own, spun on a thread; waits on what its callbacks store."""
+
+    def __init__(self, name: str) -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = Node(name, context=self.context)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified with each message and answer
         self.latest: dict[str, object] = {}
-        self._sequence = 0
-        n = self.node
-        self._sub(AssemblyState, "/robot/state", "state")
-        self._sub(JointState, "/robot/joint_states", "joints")
-        for side in ("left", "right"):
-            if endpoints:
-                self._sub(EndpointState, f"/robot/limb/{side}/endpoint_state", f"endpoint_{side}")
-            self._sub(
-                EndEffectorState, f"/robot/end_effector/{side}_gripper/state", f"gripper_{side}"
-            )
-        self.enable_pub = n.create_publisher(Bool, "/robot/set_super_enable", 10)
-        self.reset_pub = n.create_publisher(Empty, "/robot/set_super_reset", 10)
-        self.stop_pub = n.create_publisher(Empty, "/robot/set_super_stop", 10)
-        self.joint_pubs = {
-            s: n.create_publisher(JointCommand, f"/robot/limb/{s}/joint_command", 10)
-            for s in ("left", "right")
-        }
-        self.gripper_pubs = {
-            s: n.create_publisher(
-                EndEffectorCommand, f"/robot/end_effector/{s}_gripper/command", 10
-            )
-            for s in ("left", "right")
-        }
-        self.ik = {
-            s: n.create_client(
-                SolvePositionIK, f"/ExternalTools/{s}/PositionKinematicsNode/IKService"
-            )
-            for s in ("left", "right")
-        }
         self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(n)
+        self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
 
-    def _sub(self, msg_type, topic: str, key: str, qos=LATEST) -> None:
+    def _sub(self, msg_type, topic: str, key: str, qos=LATEST, keep=None) -> None:
+        """The latest message under ``key``; ``keep(msg)`` also runs under the lock."""
+
         def store(msg):
             with self.changed:
                 self.latest[key] = msg
+                if keep is not None:
+                    keep(msg)
                 self.changed.notify_all()
 
         self.node.create_subscription(msg_type, topic, store, qos)
@@ -113,6 +88,48 @@ class SdkClient:
                     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
                 wake = min(deadline, next_every) if every is not None else deadline
                 self.changed.wait(max(wake - now, 0.0))
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self._thread.join(timeout=10.0)  # its spin must not outlive the context
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+class SdkClient(Listener):
+    def __init__(self, name: str = "sdk_client", endpoints: bool = True) -> None:
+        """``endpoints``: also follow the limbs' endpoint states (a client that only moves joints
+        and reads the gripper, like the trial tree, leaves them out)."""
+        super().__init__(name)
+        self._sequence = 0
+        n = self.node
+        self._sub(AssemblyState, "/robot/state", "state")
+        self._sub(JointState, "/robot/joint_states", "joints")
+        for side in ("left", "right"):
+            if endpoints:
+                self._sub(EndpointState, f"/robot/limb/{side}/endpoint_state", f"endpoint_{side}")
+            self._sub(
+                EndEffectorState, f"/robot/end_effector/{side}_gripper/state", f"gripper_{side}"
+            )
+        self.enable_pub = n.create_publisher(Bool, "/robot/set_super_enable", 10)
+        self.reset_pub = n.create_publisher(Empty, "/robot/set_super_reset", 10)
+        self.stop_pub = n.create_publisher(Empty, "/robot/set_super_stop", 10)
+        self.joint_pubs = {
+            s: n.create_publisher(JointCommand, f"/robot/limb/{s}/joint_command", 10)
+            for s in ("left", "right")
+        }
+        self.gripper_pubs = {
+            s: n.create_publisher(
+                EndEffectorCommand, f"/robot/end_effector/{s}_gripper/command", 10
+            )
+            for s in ("left", "right")
+        }
+        self.ik = {
+            s: n.create_client(
+                SolvePositionIK, f"/ExternalTools/{s}/PositionKinematicsNode/IKService"
+            )
+            for s in ("left", "right")
+        }
 
     def wait_future(self, future, timeout: float, what: str):
         def done(_future):
@@ -260,38 +277,43 @@ class SdkClient:
         p = self.get(f"endpoint_{side}").pose.position
         return np.array([p.x, p.y, p.z])
 
-    def close(self) -> None:
-        self.executor.shutdown()
-        self._thread.join(timeout=10.0)  # its spin must not outlive the context
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
 
+class CameraListener(Listener):
+    """The Kinect-style head camera's streams, every frame's stamp kept per stream. Made for one
+    capture and closed, as the trial tree's capture: a simulated camera renders only while
+    watched, and every frame that arrives costs this process a few ms."""
 
-class CameraClient:
-    """Subscribes to the Kinect-style head camera of an ``SdkClient``'s node."""
-
-    def __init__(self, sdk: SdkClient, prefix: str = "/kinect2/hd") -> None:
-        self.sdk = sdk
-        sdk._sub(Image, f"{prefix}/image_color_rect", "rgb", qos_profile_sensor_data)
-        sdk._sub(Image, f"{prefix}/image_depth_rect", "depth", qos_profile_sensor_data)
-        sdk._sub(CameraInfo, f"{prefix}/camera_info", "info", qos_profile_sensor_data)
-        sdk._sub(PoseStamped, f"{prefix}/camera_pose", "camera_pose", LATCHED)
+    def __init__(self, prefix: str = "/kinect2/hd") -> None:
+        super().__init__("camera_listener")
+        streams = {"rgb": "image_color_rect", "depth": "image_depth_rect", "info": "camera_info"}
+        self.stamps: dict[str, set[tuple[int, int]]] = {k: set() for k in streams}
+        for key, topic in streams.items():
+            msg_type = CameraInfo if key == "info" else Image
+            keep = self.stamps[key].add
+            self._sub(
+                msg_type,
+                f"{prefix}/{topic}",
+                key,
+                qos_profile_sensor_data,
+                lambda m, keep=keep: keep((m.header.stamp.sec, m.header.stamp.nanosec)),
+            )
+        self._sub(PoseStamped, f"{prefix}/camera_pose", "camera_pose", LATCHED)
 
     def frame(self, timeout: float = 30.0, after: float | None = None):
         """(rgb HxWx3, depth HxW metres, K 3x3, camera position, rotation 3x3) of one capture."""
-        sdk = self.sdk
 
         def fresh():
-            msgs = [sdk.get(k) for k in ("rgb", "depth", "info", "camera_pose")]
+            msgs = [self.get(k) for k in ("rgb", "depth", "info", "camera_pose")]
             if any(m is None for m in msgs):
                 return False
             stamps = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs[:3]}
             t = min(stamps) * 1e-9
             return len(stamps) == 1 and (after is None or t > after)
 
-        sdk.wait_for(fresh, timeout, "a camera frame")
-        rgb_msg, depth_msg, info = (sdk.get(k) for k in ("rgb", "depth", "info"))
-        camera = camera_model(info, sdk.get("camera_pose").pose)  # the crop's, from info.roi
+        self.wait_for(fresh, timeout, "a camera frame")
+        with self.lock:
+            rgb_msg, depth_msg, info = (self.latest[k] for k in ("rgb", "depth", "info"))
+            camera = camera_model(info, self.latest["camera_pose"].pose)  # the crop's (info.roi)
         rgb = np.frombuffer(rgb_msg.data, np.uint8).reshape(rgb_msg.height, rgb_msg.width, 3)
         assert depth_msg.encoding == "16UC1"
         depth = (
@@ -300,3 +322,12 @@ class CameraClient:
         assert depth.shape == rgb.shape[:2] == (camera.height, camera.width)
         k = np.array([[camera.fx, 0, camera.cx], [0, camera.fy, camera.cy], [0, 0, 1]])
         return rgb, depth, k, camera.position, camera.rotation
+
+
+def capture(timeout: float = 30.0, after: float | None = None):
+    """One frame of the head camera (``CameraListener.frame``), subscribed only meanwhile."""
+    listener = CameraListener()
+    try:
+        return listener.frame(timeout, after)
+    finally:
+        listener.close()

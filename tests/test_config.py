@@ -103,6 +103,10 @@ def test_cross_section_check_names_both_settings(tmp_path):
     with pytest.raises(ConfigError, match=r"slow\.yaml: .*trial\.max_tick_gap \(2\.0 s\) .*"
                        r"robot\.state_timeout \(4\.0 s\)"):  # fmt: skip
         load_config([path])
+    path.write_text("learning: {scorer_timeout: 20.0}\nsimulator: {ros: {oracle_seconds: 8}}\n")
+    with pytest.raises(ConfigError, match=r"simulator\.ros\.oracle_seconds \(8\.0 s\) .*"
+                       r"learning\.scorer_timeout \(20\.0 s\)"):  # fmt: skip
+        load_config([path])
 
 
 def test_broken_yaml_and_missing_and_non_mapping_files(tmp_path):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from supersize_grasp.graph import EXECUTABLES, GRAPHS, PACKAGE
+from supersize_grasp.graph import ENVIRONMENT, EXECUTABLES, GRAPHS, PACKAGE
+from supersize_grasp.launcher import node_environment
 
 LAUNCH_DIR = Path(__file__).resolve().parents[1] / "launch"
 
@@ -31,10 +32,12 @@ def fake_launch(monkeypatch):
     actions = types.ModuleType("launch.actions")
     actions.DeclareLaunchArgument = type("DeclareLaunchArgument", (_Recorder,), {})
     actions.Shutdown = type("Shutdown", (_Recorder,), {})
+    actions.SetEnvironmentVariable = type("SetEnvironmentVariable", (_Recorder,), {})
     conditions = types.ModuleType("launch.conditions")
     conditions.IfCondition = type("IfCondition", (_Recorder,), {})
     substitutions = types.ModuleType("launch.substitutions")
     substitutions.LaunchConfiguration = type("LaunchConfiguration", (_Recorder,), {})
+    substitutions.EnvironmentVariable = type("EnvironmentVariable", (_Recorder,), {})
     launch_ros = types.ModuleType("launch_ros")
     ros_actions = types.ModuleType("launch_ros.actions")
     ros_actions.Node = type("Node", (_Recorder,), {})
@@ -47,7 +50,7 @@ def fake_launch(monkeypatch):
         "launch_ros.actions": ros_actions,
     }.items():
         monkeypatch.setitem(sys.modules, name, module)
-    return ros_actions.Node
+    return actions, ros_actions.Node
 
 
 def console_scripts() -> dict[str, str]:
@@ -66,16 +69,29 @@ def test_every_executable_is_a_console_script_with_a_main():
 def test_launch_file_declares_exactly_its_graph(path, fake_launch):
     graph = path.name.removesuffix(".launch.py")
     assert graph in GRAPHS, f"{path.name} has no graph in supersize_grasp.graph.GRAPHS"
+    actions, node_action = fake_launch
     description = runpy.run_path(str(path))["generate_launch_description"]()
-    nodes = [a for a in description.args[0] if isinstance(a, fake_launch)]
+    nodes = [a for a in description.args[0] if isinstance(a, node_action)]
     declared = [(n.kwargs["package"], n.kwargs["executable"], n.kwargs["name"]) for n in nodes]
     expected = [(s.package, s.executable, s.name) for s in GRAPHS[graph]()]
     assert declared == expected
     for node in nodes:
         assert node.kwargs["executable"] in console_scripts()
         assert "config_file" in node.kwargs["parameters"][0]
+    # the runner's environment, each variable unless the user's environment sets it
+    settings = [a for a in description.args[0] if isinstance(a, actions.SetEnvironmentVariable)]
+    environment = {a.args[0]: (a.args[1].args[0], a.args[1].kwargs) for a in settings}
+    assert environment == {k: (k, {"default_value": v}) for k, v in ENVIRONMENT.items()}
+    assert description.args[0].index(settings[-1]) < description.args[0].index(nodes[0])
 
 
 def test_every_graph_has_a_launch_file():
     shipped = {p.name.removesuffix(".launch.py") for p in LAUNCH_DIR.glob("*.launch.py")}
     assert set(GRAPHS) <= shipped
+
+
+def test_the_runner_gives_nodes_the_graph_environment_unless_the_user_set_it():
+    assert all(Path(v).is_file() for v in ENVIRONMENT.values())
+    assert node_environment({}).items() >= ENVIRONMENT.items()
+    ours = {name: f"/users/{name}.xml" for name in ENVIRONMENT}
+    assert node_environment(ours).items() >= ours.items()

@@ -87,11 +87,13 @@ class GraspOracle:
         rng: np.random.Generator,
         checks: int = 0,
         jitter: tuple[float, float] = (0.0, 0.0),
+        seconds: float = math.inf,
     ) -> OracleChoice:
         """Try up to ``budget`` of ``candidates`` in random order; each that lifts an object is
         tried ``checks`` times more, jittered by up to ``jitter`` (m in x and y, rad in theta).
         The first that lifted every time, else the one that lifted most often, else the one
-        that gripped firmest."""
+        that gripped firmest. No new candidate is tried after ``seconds`` (wall clock): a
+        chooser that waits gets the best found by then."""
         if budget < 1:
             raise ValueError(f"budget must be >= 1, got {budget}")
         if checks < 0:
@@ -99,7 +101,11 @@ class GraspOracle:
         started = time.perf_counter()
         best, best_key, best_result = -1, (-1.0, -1.0), None
         order = rng.permutation(len(candidates))[:budget]
-        for tried, i in enumerate(order, start=1):
+        tried = 0
+        for i in order:
+            if tried and time.perf_counter() - started > seconds:
+                break
+            tried += 1
             result = self.attempt(scene, candidates[int(i)])
             robustness = 0.0
             if result.success and result.lifted:
@@ -118,7 +124,7 @@ class GraspOracle:
         return OracleChoice(
             best,
             best_key[0] > 0.0,
-            len(order),
+            tried,
             time.perf_counter() - started,
             best_result,
             max(best_key[0], 0.0),
@@ -163,11 +169,13 @@ def score_candidates(
     rng: np.random.Generator,
     checks: int = 0,
     jitter: tuple[float, float] = (0.0, 0.0),
+    seconds: float = math.inf,
 ) -> tuple[np.ndarray, OracleChoice]:
     """The oracle's answer to a scoring request for ``pixels`` x ``num_bins`` angle bins: it
-    tries ``budget`` of those grasps, drawn at random (:meth:`GraspOracle.choose`), and scores
-    the one it chose by its robustness (1: it lifted every time), or ``NO_LIFT`` (the firmest
-    grip of the tries, none lifting); everything else 0."""
+    tries ``budget`` of those grasps, drawn at random, for at most about ``seconds``
+    (:meth:`GraspOracle.choose`), and scores the one it chose by its robustness (1: it lifted
+    every time), or ``NO_LIFT`` (the firmest grip of the tries, none lifting); everything else
+    0."""
     if not len(pixels):
         raise ValueError("no candidate pixels")
     config = oracle.config
@@ -177,7 +185,7 @@ def score_candidates(
         i, k = divmod(int(pick), num_bins)
         x, y, theta = table_grasp(camera, *pixels[i], k, num_bins, config.trial.table_z)
         candidates.append((arm_for(config.arms, x, y), x, y, theta))
-    choice = oracle.choose(scene, candidates, budget, rng, checks, jitter)
+    choice = oracle.choose(scene, candidates, budget, rng, checks, jitter, seconds)
     scores = np.zeros((len(pixels), num_bins), np.float32)
     if choice.index >= 0:
         scores.flat[int(picks[choice.index])] = choice.robustness if choice.lifted else NO_LIFT

@@ -35,6 +35,8 @@ def test_without_a_lifting_grasp_the_oracle_spends_its_budget(oracle, world, mak
     candidates = [CENTRE, ("left", 0.6, 0.2, 1.5708), BESIDE]
     choice = oracle.choose(world.scene_now(), candidates, budget=2, rng=np.random.default_rng(1))
     assert not choice.lifted and choice.tried == 2 and 0 <= choice.index < 3
+    hurried = oracle.choose(world.scene_now(), candidates, 3, np.random.default_rng(1), seconds=0)
+    assert hurried.tried == 1, "past its time the oracle answers with what it has"
     with pytest.raises(ValueError, match="budget"):
         oracle.choose(world.scene_now(), candidates, budget=0, rng=np.random.default_rng(1))
 
