@@ -4,8 +4,8 @@ The trial tree's capture subscribes anew each trial (a simulated camera renders 
 watched). For each profile this starts the simulated Baxter, then N times subscribes to the head
 camera's colour, depth and camera_info (as the capture does), and prints the wall seconds to the
 first complete frame (the three with one stamp) and the share of frames that arrived whole over
-the next --window s. "default" is Fast DDS's own transports (512 KiB shared-memory segment, UDP
-beyond); "ours" is config/fastdds.xml. Each profile runs in a process of its own (the profile is
+the next --window s. "default" is Fast DDS's own transports with their default
+buffers; "ours" is config/fastdds.xml. Each profile runs in a process of its own (the profile is
 read when the process's first participant is made).
 
     python benchmarks/bench_capture.py --captures 8

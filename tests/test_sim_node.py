@@ -115,8 +115,8 @@ def test_clock_advances_and_robot_starts_disabled(sim):
 
 def test_every_head_camera_frame_arrives_whole(sim):
     """A frame (HD colour and depth, ~3.8 MB) crosses to a new subscriber whole, as the tree's
-    capture subscribes anew each trial: Fast DDS's default 512 KiB shared-memory segment sent it
-    over UDP in best-effort fragments, and ~90 % of the colour images were lost
+    capture subscribes anew each trial: with Fast DDS's default transport buffers ~90 % of the
+    colour images were lost in fragments
     (config/fastdds.xml, which every node of ours and this test get)."""
     listener = CameraListener()
     try:
