@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 # A default participant profile that changes nothing: Fast DDS's built-in transports.
 FAST_DDS_DEFAULTS = """<?xml version="1.0" encoding="UTF-8" ?>
 <dds xmlns="http://www.eprosima.com"><profiles>
@@ -81,14 +80,14 @@ def main(argv=None) -> None:
     if args.one:
         one_profile(args.captures, args.window)
         return
-    from supersize_grasp.graph import ENVIRONMENT
+    from supersize_grasp.graph import DDS_PROFILE, ENVIRONMENT
 
     with tempfile.TemporaryDirectory() as tmp:
         defaults = Path(tmp, "fast_dds_defaults.xml")
         defaults.write_text(FAST_DDS_DEFAULTS)
-        for name, profile in (("default", defaults), ("ours", ENVIRONMENT[VARIABLE])):
+        for name, profile in (("default", defaults), ("ours", DDS_PROFILE)):
             print(f"{name} ({profile}):", flush=True)
-            env = {**os.environ, VARIABLE: str(profile)}
+            env = {**os.environ, **dict.fromkeys(ENVIRONMENT, str(profile))}
             command = [sys.executable, __file__, "--one", "--captures", str(args.captures)]
             subprocess.run([*command, "--window", str(args.window)], env=env, check=True)
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.subscription import MessageInfo
 
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
+from supersize_grasp.rclpy_compat import MessageInfo, create_subscription_with_info
 
 NODE_NAME = "recorder"
 DISCOVERY_PERIOD = 0.5  # s between graph look-ups for topics not yet subscribed
@@ -39,6 +39,13 @@ class RecorderNode(Node):
     def __init__(self, **kwargs) -> None:
         self._recorder: McapRecorder | None = None  # Ctrl-C may end the constructor anywhere
         super().__init__(NODE_NAME, **kwargs)
+        try:
+            self._start()
+        except BaseException:  # a half-built node leaves no file open (Jazzy's rclpy never
+            self.destroy_node()  # destroys it at the context's shutdown, Kilted's does)
+            raise
+
+    def _start(self) -> None:
         storage = load_node_config(self, ["storage"]).storage
         config = storage.recorder
         session = self.declare_parameter("session", "").value or datetime.now(
@@ -101,7 +108,7 @@ class RecorderNode(Node):
             metadata["topic_type_hash"] = hashes.pop()
         self._recorder.add_topic(topic, f"{package}/msg/{name}", metadata=metadata)
         callback = functools.partial(self._on_message, topic)
-        self.create_subscription(msg_type, topic, callback, qos, raw=True)
+        create_subscription_with_info(self, msg_type, topic, callback, qos, raw=True)
         self.get_logger().info(f"recording {topic} ({package}/msg/{name})")
 
     def _on_message(self, topic: str, data: bytes, info: MessageInfo) -> None:

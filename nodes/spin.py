@@ -13,10 +13,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
-import rclpy
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
+
+from supersize_grasp.rclpy_compat import initialized
 
 # How long a stop request may wait for the executor to wake; no callback is cut short by it.
 STOP_LATENCY = 0.1
@@ -44,13 +44,13 @@ def run_node(
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     node = None
     try:
-        with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO) as init:
+        with initialized(args, signal_handlers=False) as context:
             node = make_node()
             executor = make_executor()
             executor.add_node(node)
             try:
                 spinning = True
-                while not stop and init.context.ok():
+                while not stop and context.ok():
                     executor.spin_once(timeout_sec=STOP_LATENCY)
             finally:
                 spinning = False

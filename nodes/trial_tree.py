@@ -53,13 +53,20 @@ RECORDER_WARNING_PERIOD = 5.0  # s between warnings while the first tick waits f
 
 class TrialTreeNode(Node):
     def __init__(self, **kwargs) -> None:
-        # What destroy_node reads, first: Ctrl-C may end the constructor anywhere, and the
-        # context's shutdown then destroys the half-built node.
+        # What destroy_node reads, first: Ctrl-C may end the constructor anywhere.
         self.log: TrialLog | None = None
+        self.store: TrialStore | None = None
         self.tree: RosBehaviourTree | None = None
         self.finished = False
         self.failure: str | None = None
         super().__init__("trial_tree", **kwargs)
+        try:
+            self._start()
+        except BaseException:  # a half-built node leaves no store open (Jazzy's rclpy never
+            self.destroy_node()  # destroys it at the context's shutdown, Kilted's does)
+            raise
+
+    def _start(self) -> None:
         self.config = load_node_config(
             self,
             ["robot", "arms", "camera", "trial", "storage", "simulator", "learning", "clear_table"],
@@ -139,14 +146,15 @@ class TrialTreeNode(Node):
             rclpy.try_shutdown(context=self.context)
 
     def destroy_node(self) -> None:
-        if self.log is not None:  # rclpy may destroy the node again at context shutdown
+        if self.store is not None:  # rclpy may destroy the node again at context shutdown
             if self.tree is not None:
                 self.tree.stop()
-            self.log.close()
+            if self.log is not None:
+                self.log.close()
             if self.finished:  # a stopped or killed session stays open: it did not finish
                 self.store.end_session(self.session_id)
             self.store.close()
-            self.log = None
+            self.store = None
         super().destroy_node()
 
 

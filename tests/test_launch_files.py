@@ -17,6 +17,8 @@ import pytest
 from supersize_grasp.graph import ENVIRONMENT, EXECUTABLES, GRAPHS, PACKAGE
 from supersize_grasp.launcher import node_environment
 
+pytestmark = pytest.mark.ros
+
 LAUNCH_DIR = Path(__file__).resolve().parents[1] / "launch"
 
 

@@ -96,3 +96,19 @@ def test_bad_config_on_the_command_line_exits_2_with_the_reason(tmp_path):
     )
     assert result.returncode == 2
     assert f"{bad}: trial.num_angle_bins: Input should be a valid integer" in result.stderr
+
+
+def test_setup_refuses_ros_wheels_it_has_no_requirements_for():
+    """A misspelt distribution stops set-up before anything is installed, naming the choices."""
+    env = {k: v for k, v in os.environ.items() if k != "ROS_DISTRO"}
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "setup.sh")],
+        env={**env, "ROS_WHEELS": "rolling"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no requirements/ros-rolling.txt" in result.stderr
+    assert "jazzy kilted" in result.stderr
+    assert not (ROOT / ".venv-rolling").exists()

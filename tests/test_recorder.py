@@ -32,6 +32,8 @@ from supersize_grasp.dataset.recorder import (
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.launcher import GraphProcess
 
+pytestmark = pytest.mark.ros
+
 SHARE = Path(sys.prefix, "share")
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 COLLECT_CONFIG = """\

@@ -18,6 +18,8 @@ from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
 from tests.sdk_client import CameraListener, SdkClient, capture
 
+pytestmark = pytest.mark.ros
+
 TABLE_TOP = -0.155
 
 CONFIG = load_config(

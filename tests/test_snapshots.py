@@ -24,6 +24,9 @@ from supersize_grasp.behaviors.ros.snapshots import (
     render_snapshot,
     snapshot_message,
 )
+from supersize_grasp.rclpy_compat import initialized
+
+pytestmark = pytest.mark.ros
 
 CLI = Path(sys.prefix, "bin", "supersize-grasp")
 # Deeper than the publisher's history, so that a test subscriber never drops one of a burst.
@@ -87,7 +90,7 @@ def clean_blackboard():
 
 @pytest.fixture(scope="module")
 def ros():
-    with rclpy.init():
+    with initialized():
         yield
 
 

@@ -47,6 +47,8 @@ from supersize_grasp.viewer.recording import RecordingError, load_recording
 from .browser import UNAVAILABLE, Browser
 from .test_snapshots import Puppet
 
+pytestmark = pytest.mark.ros
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CLI = Path(sys.prefix, "bin", "supersize-grasp")

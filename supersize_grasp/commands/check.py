@@ -19,9 +19,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, config) -> int:
-    import rclpy
-
     from supersize_grasp.nodes.interface_check import run_check
+    from supersize_grasp.rclpy_compat import initialized
 
     domain = os.environ.get("ROS_DOMAIN_ID", "0")
     print(f"interface check on ROS_DOMAIN_ID={domain}: starting the echo node process")
@@ -29,7 +28,7 @@ def run(args, config) -> int:
         [sys.executable, "-m", "supersize_grasp.nodes.interface_check"], start_new_session=True
     )
     try:
-        with rclpy.init():
+        with initialized():
             results = run_check(timeout=args.timeout)
     finally:
         server.send_signal(signal.SIGINT)

@@ -44,6 +44,7 @@ def run(args, config) -> int:
     from supersize_grasp_interfaces.msg import TreeSnapshot
 
     from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, render_snapshot
+    from supersize_grasp.rclpy_compat import initialized
 
     tty = sys.stdout.isatty()
     encoding = sys.stdout.encoding or "ascii"
@@ -57,7 +58,7 @@ def run(args, config) -> int:
         )
 
     received = []
-    with rclpy.init():
+    with initialized():
         node = rclpy.create_node(f"watch_{os.getpid()}")
         executor = SingleThreadedExecutor()
         executor.add_node(node)

@@ -24,6 +24,8 @@ from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
 from supersize_grasp.models.network import GraspNet
 from supersize_grasp.models.scoring import GraspScorer
 
+pytestmark = pytest.mark.ros
+
 TILT = math.radians(55)
 ROTATION = np.array(
     [[0, -math.sin(TILT), math.cos(TILT)], [-1, 0, 0], [0, -math.cos(TILT), -math.sin(TILT)]]
