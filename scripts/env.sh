@@ -16,8 +16,7 @@ else
 fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
-# Fast DDS transports that carry a camera frame whole (config/fastdds.xml), as the nodes get them:
-# Fast DDS 3 (Kilted) reads the first name, Fast DDS 2 (Jazzy, Humble) the second.
-export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$_ssg_root/config/fastdds.xml}
-export FASTRTPS_DEFAULT_PROFILES_FILE=${FASTRTPS_DEFAULT_PROFILES_FILE:-$_ssg_root/config/fastdds.xml}
+# Fast DDS transports that carry a camera frame whole (config/fastdds.xml), as the nodes get them
+# (under the variable name that this ROS 2's Fast DDS reads: supersize_grasp/graph.py).
+eval "$(python -m supersize_grasp.graph)"
 unset _ssg_root SSG_ROS_WHEELS SSG_VENV

@@ -7,6 +7,8 @@ installed. Neither keeps its own list of nodes, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +29,29 @@ EXECUTABLES: dict[str, str] = {
     "trial_tree": "supersize_grasp.nodes.trial_tree",
 }
 
-# Environment of every node, unless the user's environment sets the variable: Fast DDS transports
-# that carry a head-camera frame whole (config/fastdds.xml says why), under the name Fast DDS 3
-# reads (Kilted) and the one Fast DDS 2 reads (Jazzy, Humble).
 DDS_PROFILE = Path(config_package.__file__).resolve().parent / "fastdds.xml"
-ENVIRONMENT: dict[str, str] = {
-    "FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE),
-    "FASTRTPS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE),
-}
+
+
+def profiles_variable(env: Mapping[str, str] = os.environ, prefix: str = sys.prefix) -> str:
+    """The variable that names a Fast DDS profile file for the ROS 2 at hand.
+
+    Fast DDS 3 (Kilted) reads ``FASTDDS_DEFAULT_PROFILES_FILE`` and warns at every node's start
+    when the old name is set; Fast DDS 2 (Jazzy, Humble) reads only
+    ``FASTRTPS_DEFAULT_PROFILES_FILE``. Which one is installed shows in the first ROS prefix (this
+    venv's wheels, else the sourced distribution's) that has a ``share/fastdds`` or
+    ``share/fastrtps`` folder.
+    """
+    for folder in [prefix, *env.get("AMENT_PREFIX_PATH", "").split(os.pathsep)]:
+        if folder and Path(folder, "share", "fastdds").is_dir():
+            return "FASTDDS_DEFAULT_PROFILES_FILE"
+        if folder and Path(folder, "share", "fastrtps").is_dir():
+            return "FASTRTPS_DEFAULT_PROFILES_FILE"
+    return "FASTDDS_DEFAULT_PROFILES_FILE"
+
+
+# Environment of every node, unless the user's environment sets the variable: Fast DDS transports
+# that carry a head-camera frame whole (config/fastdds.xml says why).
+ENVIRONMENT: dict[str, str] = {profiles_variable(): str(DDS_PROFILE)}
 
 # Boolean launch arguments that a NodeSpec.condition may name: default, description.
 ARGUMENTS: dict[str, tuple[bool, str]] = {
@@ -159,3 +176,8 @@ def launch_description(graph: str, **parameters: Any):
             )
         )
     return LaunchDescription(actions)
+
+
+if __name__ == "__main__":  # scripts/env.sh: the same environment for an interactive shell
+    for name, value in ENVIRONMENT.items():
+        print(f"export {name}=${{{name}:-{value}}}")

@@ -7,6 +7,7 @@ given; whether each node then really runs is tested elsewhere through the runner
 
 import importlib
 import importlib.metadata
+import os
 import runpy
 import sys
 import types
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from supersize_grasp.graph import ENVIRONMENT, EXECUTABLES, GRAPHS, PACKAGE
+from supersize_grasp.graph import ENVIRONMENT, EXECUTABLES, GRAPHS, PACKAGE, profiles_variable
 from supersize_grasp.launcher import node_environment
 
 pytestmark = pytest.mark.ros
@@ -97,3 +98,21 @@ def test_the_runner_gives_nodes_the_graph_environment_unless_the_user_set_it():
     assert node_environment({}).items() >= ENVIRONMENT.items()
     ours = {name: f"/users/{name}.xml" for name in ENVIRONMENT}
     assert node_environment(ours).items() >= ours.items()
+
+
+def test_the_profile_goes_under_the_name_this_fast_dds_reads(tmp_path):
+    """Fast DDS 3 (Kilted) and Fast DDS 2 (Jazzy, Humble) read different variables; the first
+    ROS prefix that holds either library's share folder decides, the venv before a sourced ROS."""
+    venv, fast_dds_2, fast_dds_3 = (tmp_path / name for name in ("venv", "jazzy", "kilted"))
+    (fast_dds_2 / "share" / "fastrtps").mkdir(parents=True)
+    (fast_dds_3 / "share" / "fastdds").mkdir(parents=True)
+    venv.mkdir()
+
+    def variable(*sourced: Path, prefix: Path = venv) -> str:
+        env = {"AMENT_PREFIX_PATH": os.pathsep.join(map(str, sourced))}
+        return profiles_variable(env, str(prefix))
+
+    assert variable(fast_dds_2) == "FASTRTPS_DEFAULT_PROFILES_FILE"
+    assert variable(fast_dds_3, fast_dds_2) == "FASTDDS_DEFAULT_PROFILES_FILE"
+    assert variable(fast_dds_2, prefix=fast_dds_3) == "FASTDDS_DEFAULT_PROFILES_FILE"
+    assert variable() == "FASTDDS_DEFAULT_PROFILES_FILE"  # none found: the current name

@@ -87,7 +87,7 @@ def run(args, config) -> int:
         print(f"supersize-grasp robot-test: {e}", file=sys.stderr)
         return getattr(e, "code", 2)
 
-    results = rt.collect_results(args.out, policies, object_sets, str(model))
+    results = rt.collect_results(args.out, policies, object_sets, _describe(model))
     report = rt.markdown(results, learned[0] if learned else "greedy")
     (args.out / "report.md").write_text(report)
     (args.out / "results.json").write_text(rt.to_json(results) + "\n")
@@ -109,6 +109,19 @@ def _model(args, config, needed: bool) -> Path | None:
     except CheckpointError as e:
         raise RobotTestError(str(e)) from None
     return Path(model)
+
+
+def _describe(model: Path | None) -> str:
+    """The model as a report names it: its file, and what identifies it beyond the path."""
+    if model is None:
+        return "none (no learned policy)"
+    from supersize_grasp.models.checkpoint import load_checkpoint
+
+    c = load_checkpoint(model)
+    return (
+        f"{model} ({c.profile} profile, stage {c.stage}, {c.epoch} epochs, "
+        f"training data {c.data_fingerprint[:12]})"
+    )
 
 
 def _tries(args, config, policy: str, objects: str, first_seed: int, model) -> None:
