@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 from geometry_msgs.msg import Pose
+from rclpy.executors import ExternalShutdownException
 from sensor_msgs.msg import CameraInfo, Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
@@ -36,6 +37,7 @@ from supersize_grasp.models.patches import table_grasp
 
 from .regions import Region
 from .robot import Status
+from .ros.exceptions import TimedOutError
 from .scene import Scene
 from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
 from .trial_plan import sample_candidates
@@ -87,9 +89,12 @@ def scene_request(scene: Scene) -> ScoreGrasps.Request:
 class ChooseLearnedGrasp(TrialBehaviour):
     """Asks the scoring node for the graspability of patches on a region and picks a grasp.
 
-    With no scorer it waits (RUNNING), warning every ``WARN_PERIOD`` s. A scorer that dies
-    during a query, does not answer within ``learning.scorer_timeout`` (wall clock), refuses or
-    answers nonsense fails the choice with the reason and leaves no grasp, so no trial is logged.
+    ``setup`` waits for the scorer, as py_trees_ros's clients wait for their servers: warning
+    every ``WARN_PERIOD`` s, then ``TimedOutError`` after ``learning.scorer_setup_timeout``, so a
+    graph started without one stops at once instead of failing every trial. A scorer that goes
+    away later is waited for (RUNNING, saying so); one that dies during a query, does not answer
+    within ``learning.scorer_timeout`` (wall clock), refuses or answers nonsense fails the choice
+    with the reason and leaves no grasp, so no trial is logged.
     """
 
     def __init__(self, side: str, config: Config, policy: str, seed: int) -> None:
@@ -116,6 +121,25 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.client = self.node.create_client(ScoreGrasps, self.service)
         self.missing_since: float | None = None  # wall clock; spans trials
         self.warned = 0.0
+        self._wait_for_server(self.config.learning.scorer_setup_timeout)
+
+    def _wait_for_server(self, timeout: float) -> None:
+        start = time.monotonic()
+        while not self.client.wait_for_service(
+            timeout_sec=min(WARN_PERIOD, timeout - (time.monotonic() - start))
+        ):
+            if not self.node.context.ok():
+                raise ExternalShutdownException()
+            waited = time.monotonic() - start
+            if waited >= timeout:
+                raise TimedOutError(
+                    f"{self.name}: {self.service} did not appear within {timeout:g} s "
+                    f"(learning.scorer_setup_timeout): is the {self.server} running?"
+                )
+            self.node.get_logger().warning(
+                f"{self.name}: waiting for {self.service} ({waited:.0f} s): is the "
+                f"{self.server} running?"
+            )
 
     def initialise(self) -> None:
         super().initialise()

@@ -51,6 +51,12 @@ class LearningConfig(StrictModel):
     scorer_timeout: float = Field(
         30.0, gt=0.0, description="s (wall clock, the scorer's) to wait for scores"
     )
+    scorer_setup_timeout: float = Field(
+        120.0,
+        gt=0.0,
+        description="s (wall clock) the tree's setup waits for the scorer (or oracle) service "
+        "to appear, then stops naming it",
+    )
     rerank_top: int = Field(10, ge=1, description="greedy policy: best grasps re-ranked")
     rerank_neighbours: int = Field(10, ge=1, description="greedy policy: patches around each")
     rerank_radius_px: float = Field(

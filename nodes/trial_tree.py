@@ -104,7 +104,8 @@ class TrialTreeNode(Node):
         else:
             root = collection_tree(self.config, self.log, chooser, policy, seed=seed)
         self.tree = RosBehaviourTree(root)
-        self.tree.setup(node=self, timeout=60.0)
+        # Longer than a learned chooser's own wait for its scorer, which names what is missing.
+        self.tree.setup(node=self, timeout=self.config.learning.scorer_setup_timeout + 60.0)
         self.snapshots = SnapshotPublisher(
             self.tree, self, period=snapshot_period, min_interval=snapshot_min_interval
         )

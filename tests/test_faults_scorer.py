@@ -69,7 +69,12 @@ class TreeRunner:
         rclpy.init(context=self.context)
         self.node = Node("faults_tree", context=self.context)
         self.tree = RosBehaviourTree(root)
-        self.tree.setup(node=self.node, timeout=30.0)
+        try:
+            self.tree.setup(node=self.node, timeout=180.0)  # a chooser waits for its scorer
+        except BaseException:
+            self.node.destroy_node()
+            self.context.try_shutdown()
+            raise
         self.seen: list[tuple[str, Status, str]] = []
         self.tree.add_post_tick_handler(self._record)
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -95,9 +100,9 @@ class TreeRunner:
         return any(n == name and s == status and text in f for n, s, f in self.seen[since:])
 
     def close(self) -> None:
-        self.tree.stop()
         self.executor.shutdown()
         self.thread.join(timeout=10.0)  # its spin must not outlive the context
+        self.tree.stop()  # between ticks, as the tree's own node stops it
         self.node.destroy_node()
         self.context.try_shutdown()
 
@@ -149,29 +154,23 @@ class PutScene(py_trees.behaviour.Behaviour):
         return Status.SUCCESS
 
 
-def test_scorer_missing_then_killed_mid_query_then_back(tmp_path, store, capfd):
-    """No scorer at start: the chooser waits and says so; the scorer is killed while it scores
-    20,000 patches one by one: the try fails naming the service, no trial is logged; the scorer
-    restarted, the next try is logged."""
+def test_scorer_killed_mid_query_then_back(tmp_path, store, capfd):
+    """The scorer is killed while it scores 20,000 patches one by one: the try fails naming the
+    service, no trial is logged, the next try waits for the scorer and says so; the scorer
+    restarted, the next try is logged. (A scorer missing when the tree is set up stops it:
+    tests/test_robot_behaviours.py.)"""
     config = load_config(
         overrides={"learning.num_patch_samples": 20000, "learning.scorer_timeout": 300.0}
     )
     model = checkpoint(tmp_path / "model.pt", config)
     session = store.begin_session("sim", "", seed=0)
     log = TrialLog(store, session, stage=0, quota=0)
-    runner = TreeRunner(one_learned_trial(config, log, PutScene()))
-    graphs = []
+    graphs = [scorer(config, model, fast=False)]
+    slow = graphs[-1].processes["grasp_scorer"]
+    runner = None
     try:
+        runner = TreeRunner(one_learned_trial(config, log, PutScene()))  # waits for the scorer
         choose = "Choose grasp (sample)"
-        runner.wait_for(
-            lambda: runner.shown(choose, Status.RUNNING, f"waiting for {SERVICE}"),
-            30,
-            "the chooser never said it waits for the scorer",
-        )
-        assert f"waiting for {SERVICE}" in capfd.readouterr().err
-
-        graphs.append(scorer(config, model, fast=False))
-        slow = graphs[-1].processes["grasp_scorer"]
         runner.wait_for(
             lambda: runner.shown(choose, Status.RUNNING, "scoring 20000 patches"),
             60,
@@ -206,7 +205,8 @@ def test_scorer_missing_then_killed_mid_query_then_back(tmp_path, store, capfd):
         assert trial.chooser == "sample" and 0.0 < trial.score < 1.0
         assert f"{SERVICE} is back" in capfd.readouterr().err
     finally:
-        runner.close()
+        if runner is not None:
+            runner.close()
         log.close()
         for graph in graphs:
             graph.shutdown()

@@ -76,9 +76,13 @@ class RosBehaviourTree(py_trees.trees.BehaviourTree):
             self.tick()
 
     def stop(self) -> None:
-        """Stop ticking and let RUNNING behaviours clean up (their terminate() runs)."""
+        """Stop ticking and let RUNNING behaviours clean up (their terminate() runs: a motion
+        holds the arm where it is, a pending request is dropped). Call it between ticks, in the
+        executor's thread. ``interrupt()`` alone only ends a ``tick_tock`` loop."""
         if self.node is not None:
             for timer in self._timers:
                 self.node.destroy_timer(timer)
         self._timers = []
         self.interrupt()
+        if self.root.status == py_trees.common.Status.RUNNING:
+            self.root.stop(py_trees.common.Status.INVALID)

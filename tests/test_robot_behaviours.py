@@ -1,0 +1,225 @@
+"""Each robot behaviour alone in a ticking tree, against mock servers, as py_trees_ros tests its
+service and action clients: a motion interrupted, an IK service and a gripper that never answer,
+a camera whose stamps disagree. Mocks here on purpose: these are the failures a real robot or the
+simulator show only rarely, and each behaviour must handle them on its own. Real DDS in between.
+"""
+
+import threading
+import time
+
+import py_trees
+import pytest
+from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState, JointCommand
+from baxter_core_msgs.srv import SolvePositionIK
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import PoseStamped
+from rclpy.duration import Duration
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+
+from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
+from supersize_grasp.behaviors.robot import (
+    JOINTS_KEY,
+    GripperCommand,
+    MoveJoints,
+    SolveIK,
+    gripper_key,
+)
+from supersize_grasp.behaviors.ros.exceptions import TimedOutError
+from supersize_grasp.behaviors.trial import CaptureScene, StartTrial, key
+from supersize_grasp.config import load_config
+from tests.test_faults_inputs import Camera, colour, depth, info, pose
+from tests.test_faults_scorer import TreeRunner
+
+pytestmark = pytest.mark.ros
+
+Status = py_trees.common.Status
+ARM = [f"left_{j}" for j in ("s0", "s1", "e0", "e1", "w0", "w1", "w2")]
+
+
+@pytest.fixture
+def config():
+    py_trees.blackboard.Blackboard.clear()
+    yield load_config()
+    py_trees.blackboard.Blackboard.clear()
+
+
+def writer(*keys: str) -> py_trees.blackboard.Client:
+    """What the tree's ``ToBlackboard`` subscribers would have written."""
+    client = py_trees.blackboard.Client(name="test robot")
+    for k in keys:
+        client.register_key(k, access=py_trees.common.Access.WRITE)
+    return client
+
+
+class Recorder:
+    """A mock robot's listener: every message on one topic, in order."""
+
+    def __init__(self, node: Node, msg_type, topic: str) -> None:
+        self.messages, self.lock = [], threading.Lock()
+        node.create_subscription(msg_type, topic, self._take, 10)
+
+    def _take(self, msg) -> None:
+        with self.lock:
+            self.messages.append(msg)
+
+    def last(self):
+        with self.lock:
+            return self.messages[-1] if self.messages else None
+
+
+def once(behaviour: py_trees.behaviour.Behaviour) -> py_trees.behaviour.Behaviour:
+    """The behaviour ticked until it finishes, then left as it ended (not started again)."""
+    return py_trees.decorators.OneShot(
+        "Once", behaviour, py_trees.common.OneShotPolicy.ON_COMPLETION
+    )
+
+
+def stamp(t: Time) -> float:
+    return t.sec + t.nanosec * 1e-9
+
+
+def test_move_joints_interrupted_holds_the_arm_where_it_is(config):
+    """Abandoned mid-motion (the tree stopped, a higher-priority branch), the arm is commanded to
+    stay where it is, not left to finish a motion nobody follows any more."""
+    here = JointState(name=ARM, position=[0.1] * 7, velocity=[0.0] * 7)
+    writer(JOINTS_KEY).set(JOINTS_KEY, here)
+    waypoint = dict.fromkeys(ARM, 1.0)
+    move = MoveJoints("Move", "left", config.robot, lambda: [waypoint], timeout=60.0)
+    runner = TreeRunner(move)
+    topic = config.robot.topic(config.robot.joint_command_topic, "left")
+    commands = Recorder(runner.node, JointCommand, topic)
+    try:
+        runner.wait_for(lambda: commands.last() is not None, 10, "no command toward the waypoint")
+        assert dict(zip(commands.last().names, commands.last().command, strict=True)) == waypoint
+        assert move.status == Status.RUNNING and "waypoint 1/1" in move.feedback_message
+        before = len(commands.messages)
+        stop = runner.node.create_timer(0.0, lambda: (stop.cancel(), runner.tree.stop()))
+
+        def hold():
+            held = [m for m in commands.messages[before:] if list(m.command) == [0.1] * 7]
+            return held[-1] if held else None
+
+        runner.wait_for(hold, 10, "no hold command after the interruption")
+        assert list(hold().names) == ARM and hold().mode == JointCommand.POSITION_MODE
+        assert move.status == Status.INVALID
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("server", ["hung", "none"])
+def test_solve_ik_fails_after_its_timeout_on_a_silent_service(config, server):
+    """A server that takes the request and never answers (a hung IK node), or no server at all:
+    the plan fails after its timeout saying which, and no solution is written."""
+    poses = {"above": [((0.6, 0.2, 0.1), (0.0, 1.0, 0.0, 0.0))]}
+    solve = SolveIK("Plan", "left", config.robot, lambda: poses, "/left/plan", ["above"], 1.0)
+    runner = TreeRunner(once(solve))
+    if server == "hung":  # never spun: the request reaches it and is never answered
+        hung = Node("hung_ik", context=runner.context)
+        service = config.robot.topic(config.robot.ik_service, "left")
+        hung.create_service(SolvePositionIK, service, lambda request, response: response)
+    try:
+        runner.wait_for(lambda: solve.status == Status.FAILURE, 30, "the plan did not fail")
+        if server == "hung":
+            assert runner.shown(solve.name, Status.RUNNING, "solving above (1 poses)")
+            assert solve.feedback_message == "IK service timed out"
+        else:
+            assert solve.feedback_message == "waiting for the IK service"
+    finally:
+        runner.close()
+    reader = py_trees.blackboard.Client(name="test reader")
+    reader.register_key("/left/plan/above", access=py_trees.common.Access.READ)
+    assert not reader.exists("/left/plan/above")
+
+
+@pytest.mark.parametrize("gripper", ["echoes", "silent"])
+def test_gripper_command_is_done_on_its_echo_and_times_out_without(config, gripper):
+    """A command counts as done only when the gripper's state echoes its sequence number and it
+    stopped moving; from a gripper that never echoes, the command fails after its timeout."""
+    state_key = gripper_key("left")
+    robot = writer(state_key)
+    robot.set(state_key, EndEffectorState(id=1, calibrated=1, position=100.0))
+    grip = GripperCommand("left", config.robot, EndEffectorCommand.CMD_GRIP, timeout=2.0)
+    runner = TreeRunner(once(grip))
+    topic = config.robot.topic(config.robot.gripper_command_topic, "left")
+    sent = Recorder(runner.node, EndEffectorCommand, topic)
+    if gripper == "echoes":
+        mock = Node("mock_gripper", context=runner.context)
+
+        def echo(command: EndEffectorCommand) -> None:
+            done = EndEffectorState(id=1, position=35.0, force=30.0)
+            done.command_sequence = command.sequence
+            robot.set(state_key, done)
+
+        mock.create_subscription(EndEffectorCommand, topic, echo, 10)
+        runner.executor.add_node(mock)
+    try:
+        runner.wait_for(lambda: grip.status != Status.RUNNING and sent.last(), 30, "no end")
+        assert sent.last().command == EndEffectorCommand.CMD_GRIP
+        if gripper == "echoes":
+            assert grip.status == Status.SUCCESS
+            assert grip.feedback_message == "done (position 35%, force 30%)"
+        else:
+            assert grip.status == Status.FAILURE
+            assert grip.feedback_message == "timed out after 2 s"
+    finally:
+        runner.close()
+
+
+def test_capture_takes_only_a_frame_whose_stamps_agree_and_follow_its_start(config):
+    """Colour, depth and camera info must carry one stamp, taken after the capture began: a frame
+    whose parts disagree (one came from the next frame) or that predates the capture (the arm may
+    still have been in view) is never taken."""
+    capture = CaptureScene("left", config)
+    trial = [StartTrial("left", config), capture]
+    root = py_trees.composites.Sequence("Trial", memory=True, children=trial)
+    runner = TreeRunner(root)
+    camera = Camera(runner.node, config)
+    reader = py_trees.blackboard.Client(name="test reader")
+    reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
+
+    def send(images: Time, camera_info: Time) -> None:
+        rgb, depth_image, intrinsics = colour(), depth(), info()
+        rgb.header.stamp = depth_image.header.stamp = images
+        intrinsics.header.stamp = camera_info
+        camera.pose.publish(PoseStamped(pose=pose()))
+        for publisher, msg in ((camera.rgb, rgb), (camera.depth, depth_image)):
+            publisher.publish(msg)
+        camera.info.publish(intrinsics)
+
+    try:
+        runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
+        now = runner.node.get_clock().now()
+        ahead, further, before = ((now + Duration(seconds=s)).to_msg() for s in (1, 1.1, -5))
+        for _ in range(20):
+            send(ahead, further)  # parts of two frames
+            send(before, before)  # whole, but older than the capture
+            time.sleep(0.05)
+        assert capture.status == Status.RUNNING
+        assert capture.feedback_message == "waiting for a fresh frame"
+        assert not reader.exists(key("left", "scene"))
+        send(ahead, ahead)
+        runner.wait_for(lambda: root.status == Status.SUCCESS, 30, "the whole frame not taken")
+        assert reader.get(key("left", "scene")).stamp == pytest.approx(stamp(ahead))
+    finally:
+        runner.close()
+
+
+def test_a_missing_scorer_stops_the_setup_naming_it(capfd):
+    """As py_trees_ros's clients wait for their servers in setup: a learned chooser whose scorer
+    never appears warns while it waits, then raises TimedOutError naming the service and the
+    setting, so a graph started without a scorer stops instead of failing every trial."""
+    py_trees.blackboard.Blackboard.clear()
+    config = load_config(overrides={"learning.scorer_setup_timeout": 12.0})
+    choose = ChooseLearnedGrasp("left", config, "greedy", seed=0)
+    started = time.monotonic()
+    with pytest.raises(TimedOutError) as raised:
+        TreeRunner(choose)
+    waited = time.monotonic() - started
+    service = config.learning.scorer_service
+    assert str(raised.value) == (
+        f"Choose grasp (greedy): {service} did not appear within 12 s "
+        "(learning.scorer_setup_timeout): is the grasp_scorer node running?"
+    )
+    assert 12.0 <= waited < 30.0
+    assert f"waiting for {service} (10 s)" in capfd.readouterr().err
