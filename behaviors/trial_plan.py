@@ -22,8 +22,8 @@ from supersize_grasp.config.robot import GripperLabelConfig
 from supersize_grasp.config.trial import TrialConfig
 from supersize_grasp.geometry import (
     CameraModel,
-    angle_bin,
     matrix_to_quaternion,
+    table_angle_bin,
     top_down_quaternion,
 )
 
@@ -218,7 +218,7 @@ def trial_record(
         roi=(int(roi.x), int(roi.y), int(roi.width), int(roi.height)),
         grasp_pixel=(float(pixel[0]), float(pixel[1])),
         angle=theta % math.pi,
-        angle_bin=angle_bin(theta, t.num_angle_bins),
+        angle_bin=table_angle_bin(theta, t.num_angle_bins),
         grasp_position=(float(x), float(y), t.table_z + t.grasp_depth),
         grasp_orientation=top_down_quaternion(theta),
         force=float(force),

@@ -42,8 +42,9 @@ def table_angle(camera: CameraModel, position, phi: float) -> float:
     return math.atan2(b[1] - a[1], b[0] - a[0]) % math.pi
 
 
-def angle_to_bin(phi: float | np.ndarray, num_bins: int):
-    """Bin k covers [k pi / n, (k + 1) pi / n)."""
+def image_angle_bin(phi: float | np.ndarray, num_bins: int):
+    """Bin of an image angle phi of the closing axis (training labels; not the stored table
+    ``angle_bin``): bin k covers [k pi / n, (k + 1) pi / n)."""
     return (
         np.floor((np.asarray(phi) % math.pi) / (math.pi / num_bins)).astype(np.int64)
     ) % num_bins

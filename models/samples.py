@@ -24,7 +24,7 @@ from supersize_grasp.config.learning import LearningConfig
 from supersize_grasp.dataset.store import Trial, TrialStore
 from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
 
-from .patches import SQRT2, angle_to_bin, cut_context, image_angle, patch_side_px
+from .patches import SQRT2, cut_context, image_angle, image_angle_bin, patch_side_px
 
 CACHE_DIR = "cache"
 _CACHE_VERSION = 1
@@ -95,7 +95,7 @@ def cut_sample(scene, trial: Trial, config: LearningConfig, table_z: float, num_
         "rgb": rgb,
         "height": height,
         "angle": phi,
-        "angle_bin": int(angle_to_bin(phi, num_bins)),
+        "angle_bin": int(image_angle_bin(phi, num_bins)),
         "label": int(trial.success),
         "metres_per_px": config.patch_scale * config.gripper_opening * SQRT2 / c,
         "stage": trial.stage,

@@ -29,7 +29,7 @@ from supersize_grasp.behaviors.scene import (
     check_inside,
     image_to_rgb,
 )
-from supersize_grasp.geometry import angle_bin
+from supersize_grasp.geometry import table_angle_bin
 from supersize_grasp.models.checkpoint import CheckpointError
 from supersize_grasp.models.scoring import GraspScorer, sample_in_region
 from supersize_grasp.nodes.parameters import load_node_config
@@ -37,14 +37,14 @@ from supersize_grasp.nodes.spin import run_node
 
 NODE_NAME = "grasp_scorer"
 MAX_CANDIDATES = 20_000
-BASE_FRAME = "base"
 
 
 class GraspScorerNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        config = load_node_config(self, ["learning", "trial"])
+        config = load_node_config(self, ["learning", "trial", "robot"])
         self.table_z = config.trial.table_z
+        self.base_frame = config.robot.base_frame
         self.scorer: GraspScorer | None = None
         self.lock = threading.Lock()
         path = self.declare_parameter(
@@ -122,14 +122,14 @@ class GraspScorerNode(Node):
         response.candidate_v = scores.v.tolist()
         response.scores = scores.scores.ravel().tolist()
         position = PointStamped()
-        position.header.frame_id = BASE_FRAME
+        position.header.frame_id = self.base_frame
         position.header.stamp = request.image.header.stamp
         position.point.x, position.point.y, position.point.z = best.position
         response.best = PlanarGrasp(
             u=best.u,
             v=best.v,
             angle=best.theta,
-            angle_bin=angle_bin(best.theta, scorer.num_bins),
+            angle_bin=table_angle_bin(best.theta, scorer.num_bins),
             score=best.score,
             position=position,
         )

@@ -73,7 +73,6 @@ from supersize_grasp.simulator.world import BaxterWorld
 
 SIDES = ("left", "right")
 GRIPPER_HARDWARE_ID = 65538  # Baxter's electric gripper reports this id
-BASE_FRAME = "base"
 CAMERA_FRAME = "kinect2_rgb_optical_frame"
 _COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -404,8 +403,9 @@ class SimulatedBaxter(Node):
                     self._refuse(f"{side} IK", ValueError("seed names and positions differ"))
             p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
             frame = pose_stamped.header.frame_id
-            if frame not in ("", BASE_FRAME):
-                self._refuse(f"{side} IK", ValueError(f"frame {frame!r} is not {BASE_FRAME!r}"))
+            base = self.config.robot.base_frame
+            if frame not in ("", base):
+                self._refuse(f"{side} IK", ValueError(f"frame {frame!r} is not {base!r}"))
                 targets.append(None)
             else:
                 targets.append(((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), seeds or None))
@@ -598,7 +598,7 @@ class SimulatedBaxter(Node):
             linear, angular = arm.endpoint_twist()
             force, torque = arm.endpoint_wrench()
             msg = EndpointState()
-            msg.header.stamp, msg.header.frame_id = t, BASE_FRAME
+            msg.header.stamp, msg.header.frame_id = t, self.config.robot.base_frame
             p, o = msg.pose.position, msg.pose.orientation
             p.x, p.y, p.z = (float(v) for v in pose.position)
             o.x, o.y, o.z, o.w = (float(v) for v in pose.orientation)
@@ -705,7 +705,7 @@ class SimulatedBaxter(Node):
         for msg in (rgb, depth, info):
             msg.header.stamp, msg.header.frame_id = t, CAMERA_FRAME
         pose = PoseStamped()
-        pose.header.stamp, pose.header.frame_id = t, BASE_FRAME
+        pose.header.stamp, pose.header.frame_id = t, self.config.robot.base_frame
         p, o = pose.pose.position, pose.pose.orientation
         p.x, p.y, p.z = (float(v) for v in frame.position)
         o.x, o.y, o.z, o.w = matrix_to_quaternion(frame.rotation)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from supersize_grasp import __version__
 
-# verb -> (module, one-line help). Later work adds verbs here.
+# verb -> (module, one-line help); a new verb: a module in supersize_grasp/commands/, a line here.
 VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "check the installation: two ROS 2 nodes round-trip every interface type"),
     "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),

@@ -104,6 +104,7 @@ def matrix_to_quaternion(m: np.ndarray) -> tuple[float, float, float, float]:
     return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
 
 
-def angle_bin(theta: float, num_bins: int) -> int:
-    """Bin of theta in [0, pi): bin k covers [k pi / n, (k + 1) pi / n)."""
+def table_angle_bin(theta: float, num_bins: int) -> int:
+    """Bin of a grasp's table angle theta (the stored ``angle_bin``; training uses the image
+    angle's, ``models.patches.image_angle_bin``): bin k covers [k pi / n, (k + 1) pi / n)."""
     return int((theta % math.pi) / (math.pi / num_bins)) % num_bins

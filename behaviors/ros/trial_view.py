@@ -1,7 +1,7 @@
 """What the robot saw at each trial, as an annotated JPEG on ``~/trial_view`` for the viewer.
 
-Behaviours stay ROS-free: the grasp choosers write ``/<side>/grasp`` (a learned chooser attaches
-the scores it chose from) next to the capture in ``/<side>/scene``. A
+The behaviours know nothing of the view: the grasp choosers write ``/<side>/grasp`` (a learned
+chooser attaches the scores it chose from) next to the capture in ``/<side>/scene``. A
 :class:`TrialViewPublisher` rides on the tree as a post-tick handler; when a side's grasp object
 changes it draws the head image, downscaled, with the ROI, the grasp (the fingers' footprint on
 the table, projected, so the rectangle stands at the grasp angle as the camera sees it) and the

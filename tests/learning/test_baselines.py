@@ -14,7 +14,7 @@ from supersize_grasp.models.baselines import (
     hog_features,
     object_geometry,
 )
-from supersize_grasp.models.patches import angle_to_bin
+from supersize_grasp.models.patches import image_angle_bin
 from supersize_grasp.models.samples import PatchSamples
 
 C = 96
@@ -52,7 +52,7 @@ def make_samples(masks, angles, labels, seed: int = 0) -> PatchSamples:
         rgb=rgb,
         height=height,
         angle=angles,
-        angle_bin=angle_to_bin(angles, 18).astype(np.int64),
+        angle_bin=image_angle_bin(angles, 18).astype(np.int64),
         label=np.asarray(labels, np.uint8),
         metres_per_px=np.full(n, MPP, np.float32),
         stage=np.zeros(n, np.int64),

@@ -22,9 +22,9 @@ from supersize_grasp.geometry import CameraModel
 from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from supersize_grasp.models.network import GraspNet, executed_bin_loss
 from supersize_grasp.models.patches import (
-    angle_to_bin,
     crop_patch,
     image_angle,
+    image_angle_bin,
     shift_bin,
     table_angle,
 )
@@ -62,8 +62,8 @@ def _orientation(patch: np.ndarray) -> float:
 @pytest.mark.parametrize("flip", [False, True])
 def test_rotating_a_patch_moves_its_angle_bin(phi, k, flip):
     patch = crop_patch(_line_context(phi), 64, k, 18, flip)
-    expected = int(shift_bin(angle_to_bin(phi, 18), k, 18, flip))
-    assert int(angle_to_bin(_orientation(patch), 18)) == expected
+    expected = int(shift_bin(image_angle_bin(phi, 18), k, 18, flip))
+    assert int(image_angle_bin(_orientation(patch), 18)) == expected
 
 
 def test_image_and_table_angles_invert_each_other():

@@ -17,7 +17,7 @@ from supersize_grasp_interfaces.srv import ScoreGrasps
 from supersize_grasp.behaviors.learned import scene_request
 from supersize_grasp.behaviors.scene import Scene
 from supersize_grasp.config import load_config
-from supersize_grasp.geometry import CameraModel, angle_bin
+from supersize_grasp.geometry import CameraModel, table_angle_bin
 from supersize_grasp.graph import NodeSpec
 from supersize_grasp.launcher import GraphProcess
 from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
@@ -134,7 +134,7 @@ def test_answers_match_the_plain_scorer(scorer):
     best = first.best_grasp(expected, CAMERA, CONFIG.trial.table_z)
     assert (answer.best.u, answer.best.v) == pytest.approx((best.u, best.v), abs=1e-3)
     assert answer.best.angle == pytest.approx(best.theta, abs=1e-5)
-    assert answer.best.angle_bin == angle_bin(best.theta, 18)
+    assert answer.best.angle_bin == table_angle_bin(best.theta, 18)
     assert answer.best.score == pytest.approx(expected.scores.max(), abs=1e-5)
     assert answer.best.position.point.z == pytest.approx(CONFIG.trial.table_z, abs=1e-6)
 
