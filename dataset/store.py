@@ -195,7 +195,7 @@ class Session:
 
 
 @dataclass(frozen=True)
-class Scene:
+class StoredScene:
     """A scene capture as stored: the images the grasp patches are cut from, and the camera."""
 
     scene_id: str
@@ -473,7 +473,7 @@ class TrialStore:
         where, params = _filters(stage, arm, labelled_only, object_ids, session_id)
         return int(self._scalar(f"SELECT COUNT(*) FROM trials{where}", params))
 
-    def scene(self, scene_id: str, verify: bool = True) -> Scene:
+    def scene(self, scene_id: str, verify: bool = True) -> StoredScene:
         """A stored scene; with ``verify`` the image checksums are checked first."""
         row = self._query(
             "SELECT session_id, stamp, width, height, fx, fy, cx, cy, px, py, pz, qx, qy, qz, qw,"
@@ -493,7 +493,7 @@ class TrialStore:
         intrinsics = {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "width": width, "height": height}
         camera_pose = (tuple(pose[:3]), tuple(pose[3:]))
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        return Scene(scene_id, session_id, rgb, depth, intrinsics, camera_pose, stamp)
+        return StoredScene(scene_id, session_id, rgb, depth, intrinsics, camera_pose, stamp)
 
     def scene_bytes(self) -> int:
         """Bytes on disk of the scene images: what grows with the trials."""
