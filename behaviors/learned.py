@@ -26,14 +26,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from geometry_msgs.msg import Pose
 from rclpy.executors import ExternalShutdownException
-from sensor_msgs.msg import CameraInfo, Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.config import Config
-from supersize_grasp.geometry import matrix_to_quaternion
 from supersize_grasp.models.patches import table_grasp
+from supersize_grasp.msgs import camera_info, pose_message, rgb_to_image
 
 from .regions import Region
 from .robot import Status
@@ -69,20 +67,10 @@ def check_answer(answer: ScoreGrasps.Response, num_candidates: int) -> np.ndarra
 
 def scene_request(scene: Scene) -> ScoreGrasps.Request:
     """A scoring request carrying the scene's colour image and its camera."""
-    rgb, camera = scene.rgb, scene.camera
     request = ScoreGrasps.Request()
-    request.image = Image(
-        height=rgb.shape[0], width=rgb.shape[1], encoding="rgb8", step=rgb.shape[1] * 3
-    )
-    request.image.data = np.ascontiguousarray(rgb).tobytes()
-    info = CameraInfo(width=camera.width, height=camera.height)
-    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
-    request.camera_info = info
-    pose = Pose()
-    pose.position.x, pose.position.y, pose.position.z = (float(c) for c in camera.position)
-    q = matrix_to_quaternion(camera.rotation)
-    pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w = q
-    request.camera_pose = pose
+    request.image = rgb_to_image(scene.rgb)
+    request.camera_info = camera_info(scene.camera)
+    request.camera_pose = pose_message(scene.camera.position, scene.camera.rotation)
     return request
 
 

@@ -23,15 +23,10 @@ from rclpy.node import Node
 from supersize_grasp_interfaces.msg import PlanarGrasp
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
-from supersize_grasp.behaviors.scene import (
-    camera_model,
-    candidate_pixels,
-    check_inside,
-    image_to_rgb,
-)
 from supersize_grasp.geometry import table_angle_bin
 from supersize_grasp.models.checkpoint import CheckpointError
 from supersize_grasp.models.scoring import GraspScorer, sample_in_region
+from supersize_grasp.msgs import camera_model, candidate_pixels, check_inside, image_to_rgb
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
 

@@ -61,8 +61,14 @@ from std_msgs.msg import Bool, Empty, Header
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
-from supersize_grasp.behaviors.scene import camera_model, candidate_pixels, check_inside
-from supersize_grasp.geometry import matrix_to_quaternion
+from supersize_grasp.msgs import (
+    camera_model,
+    candidate_pixels,
+    check_inside,
+    depth_to_image,
+    pose_message,
+    rgb_to_image,
+)
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
 from supersize_grasp.qos import LATCHED, TICKS
@@ -694,21 +700,12 @@ class SimulatedBaxter(Node):
     def _publish_cameras(self, now: float) -> None:
         frame = self.world.render_head_camera()
         t = stamp(now)
-        k = frame.intrinsics
-        height, width = frame.rgb.shape[:2]
-        rgb = Image(height=height, width=width, encoding="rgb8", step=width * 3)
-        rgb.data = frame.rgb.tobytes()
-        depth_mm = np.nan_to_num(frame.depth * 1000.0, nan=0.0, posinf=0.0)
-        depth = Image(height=height, width=width, encoding="16UC1", step=width * 2)
-        depth.data = np.clip(np.round(depth_mm), 0, 65535).astype("<u2").tobytes()
-        info = self._camera_info(k)
+        rgb, depth = rgb_to_image(frame.rgb), depth_to_image(frame.depth)
+        info = self._camera_info(frame.intrinsics)
         for msg in (rgb, depth, info):
             msg.header.stamp, msg.header.frame_id = t, CAMERA_FRAME
-        pose = PoseStamped()
+        pose = PoseStamped(pose=pose_message(frame.position, frame.rotation))
         pose.header.stamp, pose.header.frame_id = t, self.config.robot.base_frame
-        p, o = pose.pose.position, pose.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in frame.position)
-        o.x, o.y, o.z, o.w = matrix_to_quaternion(frame.rotation)
         self.camera_pose_pub.publish(pose)
         self.image_pub.publish(rgb)
         self.depth_pub.publish(depth)
@@ -716,8 +713,7 @@ class SimulatedBaxter(Node):
         if self.ros.hand_cameras:
             for side in SIDES:
                 hand = self.world.render_hand_camera(side)
-                h, w = hand.rgb.shape[:2]
-                msg = Image(height=h, width=w, encoding="rgb8", step=w * 3, data=hand.rgb.tobytes())
+                msg = rgb_to_image(hand.rgb)
                 msg.header.stamp, msg.header.frame_id = t, f"{side}_hand_camera"
                 self.hand_pubs[side].publish(msg)
 

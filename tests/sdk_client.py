@@ -26,7 +26,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
-from supersize_grasp.behaviors.scene import camera_model
+from supersize_grasp.msgs import camera_model
 from supersize_grasp.qos import LATCHED, LATEST
 
 
