@@ -17,7 +17,7 @@ from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.config import load_config
 from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
-from supersize_grasp.nodes.sim_baxter import Lockstep, Pace
+from supersize_grasp.simulator.pacing import Lockstep, Pace
 from tests.sdk_client import SdkClient
 
 CAP = 20.0  # Hz (wall): far below what the physics would give at 100 Hz of simulated time
