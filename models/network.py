@@ -15,6 +15,7 @@ Profiles:
 
 from __future__ import annotations
 
+import urllib.parse
 import warnings
 from pathlib import Path
 
@@ -23,10 +24,24 @@ from torch import nn
 from torch.nn import functional
 
 INPUT_PX = {"paper": 227, "cpu": 36}
-# ImageNet statistics: the pretrained trunk expects them, and they do no harm from scratch.
+# The ImageNet statistics of torchvision's AlexNet_Weights.IMAGENET1K_V1 (the pretrained trunk
+# expects them; they do no harm from scratch), as numbers: importing torchvision for them would
+# add ~1.5 s to every scorer node's start. tests/learning/test_learning.py holds them equal.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-ALEXNET_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's AlexNet_Weights.IMAGENET1K_V1
+
+
+def imagenet_alexnet():
+    """torchvision's ``AlexNet_Weights.IMAGENET1K_V1``, the paper profile's pretrained trunk."""
+    from torchvision.models import AlexNet_Weights
+
+    return AlexNet_Weights.IMAGENET1K_V1
+
+
+def alexnet_cache_file() -> Path:
+    """Where torch.hub keeps those weights once downloaded."""
+    name = Path(urllib.parse.urlparse(imagenet_alexnet().url).path).name
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
 class GraspNet(nn.Module):
@@ -101,7 +116,7 @@ def pretrained_trunk_file(configured: Path | None) -> Path | None:
         if not Path(configured).is_file():
             raise FileNotFoundError(f"learning.pretrained_weights: no file at {configured}")
         return Path(configured)
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
+    cached = alexnet_cache_file()
     return cached if cached.is_file() else None
 
 
@@ -115,7 +130,7 @@ def load_pretrained_trunk(net: GraspNet, configured: Path | None) -> str:
         return "random init (the cpu profile has no pretrained trunk)"
     path = pretrained_trunk_file(configured)
     if path is None:
-        where = Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
+        where = alexnet_cache_file()
         message = (
             f"random init: no ImageNet AlexNet weights at {where} and learning.pretrained_weights "
             "is unset, so the trunk trains from scratch (the paper's 'from scratch' row)"
@@ -139,6 +154,7 @@ def load_pretrained_trunk(net: GraspNet, configured: Path | None) -> str:
 def normalise(patches: torch.Tensor) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float, ImageNet-normalised."""
     x = patches.permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    mean, std = (
+        torch.tensor(s, dtype=x.dtype, device=x.device).view(1, 3, 1, 1) for s in (MEAN, STD)
+    )
     return (x - mean) / std

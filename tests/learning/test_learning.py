@@ -20,7 +20,14 @@ from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.geometry import CameraModel
 from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from supersize_grasp.models.network import GraspNet, executed_bin_loss
+from supersize_grasp.models.network import (
+    MEAN,
+    STD,
+    GraspNet,
+    alexnet_cache_file,
+    executed_bin_loss,
+    imagenet_alexnet,
+)
 from supersize_grasp.models.patches import (
     crop_patch,
     image_angle,
@@ -77,6 +84,14 @@ def test_image_and_table_angles_invert_each_other():
     assert np.allclose(angles, [0.1, 1.3, 2.9], atol=1e-6)
     # the camera's tilt makes image angles differ from table angles
     assert abs(image_angle(camera, point, 0.7) - 0.7) > 0.05
+
+
+def test_input_statistics_and_weights_file_are_torchvisions():
+    """The normalisation is the pretrained trunk's (torchvision's weights entry), and the cached
+    weights are looked for under the name torch.hub gives them."""
+    transforms = imagenet_alexnet().transforms()
+    assert (list(MEAN), list(STD)) == (list(transforms.mean), list(transforms.std))
+    assert alexnet_cache_file().name == imagenet_alexnet().url.rsplit("/", 1)[1]
 
 
 def test_loss_reaches_only_the_executed_bin():
