@@ -31,13 +31,14 @@ from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.config import Config
 from supersize_grasp.models.patches import table_grasp
+from supersize_grasp.models.scores import GraspScores
 from supersize_grasp.msgs import camera_info, pose_message, rgb_to_image
 
 from .regions import Region
 from .robot import Status
 from .ros.exceptions import TimedOutError
 from .scene import Scene
-from .trial import Grasp, GraspScores, TrialBehaviour, TrialState, key
+from .trial import Grasp, TrialBehaviour, TrialState, key
 from .trial_plan import sample_candidates
 
 POLICIES = ("sample", "greedy", "oracle")

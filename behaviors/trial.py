@@ -28,6 +28,7 @@ from supersize_grasp_interfaces.msg import TrialRecord
 from supersize_grasp.config import Config
 from supersize_grasp.config.arms import ARM_JOINTS
 from supersize_grasp.dataset.store import Trial
+from supersize_grasp.models.scores import GraspScores
 from supersize_grasp.qos import LATCHED
 
 from .regions import Region, RegionFinder
@@ -57,15 +58,6 @@ from .trial_plan import (
 )
 
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
-
-
-@dataclass(frozen=True)
-class GraspScores:
-    """A scorer's answer that a grasp was chosen from: graspability per pixel and angle bin."""
-
-    u: np.ndarray  # (N,) candidate pixel columns
-    v: np.ndarray  # (N,) rows
-    scores: np.ndarray  # (N, angle bins) in [0, 1]
 
 
 @dataclass

@@ -29,23 +29,9 @@ from supersize_grasp.geometry import CameraModel
 from .checkpoint import Checkpoint, load_checkpoint
 from .network import GraspNet, normalise
 from .patches import bin_centre, patch_side_px, table_angle
+from .scores import GraspScores
 
 STRIDE = {"cpu": 4, "paper": 32}
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Scored patches: pixels (snapped), (N, num_bins) probabilities and the argmax."""
-
-    u: np.ndarray  # float32 (N,)
-    v: np.ndarray
-    scores: np.ndarray  # float32 (N, num_bins), success probability per image-angle bin
-    best_index: int
-    best_bin: int  # image-angle bin
-
-    @property
-    def best_score(self) -> float:
-        return float(self.scores[self.best_index, self.best_bin])
 
 
 @dataclass(frozen=True)
@@ -145,7 +131,7 @@ class GraspScorer:
         u,
         v,
         fast: bool = True,
-    ) -> Scores:
+    ) -> GraspScores:
         """Score the patches at pixels (u, v) of an RGB scene for every angle bin."""
         u = np.asarray(u, dtype=np.float64).ravel()
         v = np.asarray(v, dtype=np.float64).ravel()
@@ -167,11 +153,9 @@ class GraspScorer:
                 patch = resized[b[i] : b[i] + self.input_px, a[i] : a[i] + self.input_px]
                 x = normalise(torch.from_numpy(np.ascontiguousarray(patch))[None])
                 scores[i] = torch.sigmoid(self.net(x))[0].numpy()
-        scores = np.ascontiguousarray(scores, dtype=np.float32)
-        best_index, best_bin = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        return Scores(su, sv, scores, int(best_index), int(best_bin))
+        return GraspScores(su, sv, np.ascontiguousarray(scores, dtype=np.float32))
 
-    def best_grasp(self, scores: Scores, camera: CameraModel, table_z: float) -> ScoredGrasp:
+    def best_grasp(self, scores: GraspScores, camera: CameraModel, table_z: float) -> ScoredGrasp:
         u, v = float(scores.u[scores.best_index]), float(scores.v[scores.best_index])
         position = camera.pixel_to_plane(u, v, table_z)
         phi = float(bin_centre(scores.best_bin, self.num_bins))
