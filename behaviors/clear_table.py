@@ -17,8 +17,10 @@ from supersize_grasp.geometry import top_down_quaternion
 
 from .collection import each_arm_repeats, with_robot_topics
 from .robot import EnableRobot, SolveIK, Status
-from .trial import TrialBehaviour, TrialLog, _gripper, _motion, key
+from .trial import gripper, motion
+from .trial_log import TrialLog
 from .trial_plan import Motion
+from .trial_state import TrialBehaviour, key
 
 
 class PlanDrop(SolveIK):
@@ -44,10 +46,10 @@ def drop_in_bin(side: str, config: Config) -> py_trees.behaviour.Behaviour:
         memory=True,
         children=[
             PlanDrop(side, config),
-            _motion(
+            motion(
                 side, config, "drop/above", Motion("Over the bin", 2 * config.trial.joint_tolerance)
             ),
-            _gripper(side, config, EndEffectorCommand.CMD_RELEASE, "Drop"),
+            gripper(side, config, EndEffectorCommand.CMD_RELEASE, "Drop"),
         ],
     )
 

@@ -16,9 +16,11 @@ from sensor_msgs.msg import JointState
 
 from supersize_grasp.config import Config
 
+from .decorators import RepeatUntil
 from .robot import JOINTS_KEY, STATE_KEY, EnableRobot, RobotLink, gripper_key, robot_ready
 from .ros.subscribers import ToBlackboard
-from .trial import GripperHistory, RepeatUntil, TrialLog, trial_subtree
+from .trial import trial_subtree
+from .trial_log import GripperHistory, TrialLog
 
 
 def topics_to_blackboard(config: Config, sides: list[str]) -> py_trees.behaviour.Behaviour:

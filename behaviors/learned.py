@@ -38,8 +38,8 @@ from .regions import Region
 from .robot import Status
 from .ros.exceptions import TimedOutError
 from .scene import Scene
-from .trial import Grasp, TrialBehaviour, TrialState, key
 from .trial_plan import sample_candidates
+from .trial_state import Grasp, TrialBehaviour, TrialState, key
 
 POLICIES = ("sample", "greedy", "oracle")
 WARN_PERIOD = 10.0  # s between warnings that the scorer is missing

@@ -9,34 +9,21 @@ for one arm with a pluggable grasp chooser; ``collection_tree`` runs both arms a
 from __future__ import annotations
 
 import json
-import math
-import threading
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 import py_trees
 from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState
-from geometry_msgs.msg import PoseStamped
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
 from std_srvs.srv import Trigger
-from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.config import Config
 from supersize_grasp.config.arms import ARM_JOINTS
-from supersize_grasp.dataset.store import Trial
-from supersize_grasp.models.scores import GraspScores
-from supersize_grasp.qos import LATCHED
 
-from .regions import Region, RegionFinder
+from .perception import CaptureScene, FindRegions
+from .random_chooser import ChooseRandomGrasp
 from .robot import (
     READ,
-    WRITE,
     CalibrateGripper,
-    Deadline,
     GripperCommand,
     MoveJoints,
     RobotBehaviour,
@@ -44,63 +31,18 @@ from .robot import (
     Status,
     gripper_key,
 )
-from .scene import Scene, scene_from_messages
+from .trial_log import LogTrial, TrialLog
 from .trial_plan import (
     Motion,
-    camera_record,
     is_success,
     label_message,
     plan_trial,
     put_down_spot,
-    sample_random_grasp,
     trial_motions,
-    trial_record,
 )
+from .trial_state import Grasp, TrialBehaviour, TrialState, key
 
 PATHS = ("above", "down", "up")  # every plan: move above, go down, come back up
-
-
-@dataclass
-class Grasp:
-    """A chosen planar grasp: pixel, table point, angle, and where it came from."""
-
-    u: float
-    v: float
-    x: float
-    y: float
-    theta: float
-    roi: Region
-    score: float = float("nan")
-    attempts: int = 1  # samples drawn for this trial, IK failures included
-    scores: GraspScores | None = field(default=None, repr=False)  # learned choosers: the heat map
-
-
-@dataclass
-class TrialState:
-    """What one arm's current trial has gathered so far (written by several behaviours)."""
-
-    started: float
-    phase_started: float
-    timings: dict[str, float] = field(default_factory=dict)
-    ik_failures: int = 0
-    outcome: str = ""
-    success: bool = False
-    force: float = 0.0
-    gripper_position: float = 0.0
-    object_id: str = ""
-    message: str = ""
-
-
-def key(side: str, name: str) -> str:
-    return f"/{side}/{name}"
-
-
-class TrialBehaviour(RobotBehaviour):
-    """A step of one arm's trial: it knows the configuration and times itself into the trial."""
-
-    def __init__(self, name, side, config: Config, read=(), write=()) -> None:
-        super().__init__(name, config.robot, read=read, write=write, side=side)
-        self.config = config
 
 
 class StartTrial(RobotBehaviour):
@@ -116,121 +58,6 @@ class StartTrial(RobotBehaviour):
         now = self.now()
         self.bb.set(key(self.side, "trial"), TrialState(started=now, phase_started=now), True)
         self.bb.set(key(self.side, "grasp"), None, True)
-        return Status.SUCCESS
-
-
-class CaptureScene(TrialBehaviour):
-    """Listens to the head camera only while capturing, for one fresh, consistent frame.
-
-    A frame counts when colour, depth and camera info share a stamp taken after the capture
-    began (the arm has parked by then). Streams are subscribed in ``initialise`` and dropped in
-    ``terminate``: a simulated camera renders only while someone listens.
-    """
-
-    def __init__(self, side: str, config: Config) -> None:
-        super().__init__("Capture scene", side, config, write=[key(side, "scene")])
-        self.subscriptions = []
-
-    def initialise(self) -> None:
-        super().initialise()
-        self.latest: dict[str, object] = {}
-        self.lock = threading.Lock()
-        camera = self.config.camera
-        streams = {
-            "rgb": (Image, camera.image_topic, qos_profile_sensor_data),
-            "depth": (Image, camera.depth_topic, qos_profile_sensor_data),
-            "info": (CameraInfo, camera.info_topic, qos_profile_sensor_data),
-            "pose": (PoseStamped, camera.pose_topic, LATCHED),
-        }
-        self.subscriptions = [
-            self.node.create_subscription(msg_type, topic, self._store(name), qos)
-            for name, (msg_type, topic, qos) in streams.items()
-        ]
-        self.deadline = Deadline(self._started, camera.capture_timeout)  # frames cross DDS
-        self.bad_frame = ""
-
-    def _store(self, name: str):
-        def callback(msg) -> None:
-            with self.lock:
-                self.latest[name] = msg
-
-        return callback
-
-    def update(self) -> Status:
-        with self.lock:
-            msgs = dict(self.latest)
-        frames = [msgs.get(k) for k in ("rgb", "depth", "info")]
-        if all(m is not None for m in frames) and "pose" in msgs:
-            stamps = {m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in frames}
-            stamp = min(stamps)
-            if len(stamps) == 1 and stamp >= self._started:
-                try:
-                    scene = scene_from_messages(*frames, msgs["pose"].pose, stamp)
-                except ValueError as e:  # dropped: only a good frame may become a trial
-                    self.bad_frame = f"bad camera frame: {e}"
-                    self.node.get_logger().warning(self.bad_frame, throttle_duration_sec=5.0)
-                else:
-                    self.bb.set(key(self.side, "scene"), scene, overwrite=True)
-                    self.feedback_message = (
-                        f"{scene.camera.width}x{scene.camera.height} at t={stamp:.2f}"
-                    )
-                    return Status.SUCCESS
-        if self.deadline.passed(self.now()):
-            self.feedback_message = f"no camera frame within {self.config.camera.capture_timeout} s"
-            self.feedback_message += f" ({self.bad_frame})" if self.bad_frame else ""
-            return Status.FAILURE
-        self.feedback_message = self.bad_frame or "waiting for a fresh frame"
-        return Status.RUNNING
-
-    def terminate(self, new_status: Status) -> None:
-        super().terminate(new_status)
-        for subscription in self.subscriptions:
-            self.node.destroy_subscription(subscription)
-        self.subscriptions = []
-
-
-class FindRegions(TrialBehaviour):
-    """MOG background subtraction in this arm's half of the table; FAILURE when it is empty."""
-
-    def __init__(self, side: str, config: Config) -> None:
-        super().__init__(
-            "Find regions", side, config, read=[key(side, "scene")], write=[key(side, "regions")]
-        )
-        self.finder = RegionFinder(config.trial.roi, config.trial.table_z)
-        self.workspace = getattr(config.arms, side).workspace
-
-    def update(self) -> Status:
-        scene: Scene = self.read(key(self.side, "scene"))
-        regions, _ = self.finder.find(scene.rgb, scene.depth, scene.camera, self.workspace)
-        self.bb.set(key(self.side, "regions"), regions, overwrite=True)
-        if not regions:
-            self.feedback_message = "no object in this arm's half of the table"
-            return Status.FAILURE
-        self.feedback_message = f"{len(regions)} regions"
-        return Status.SUCCESS
-
-
-class ChooseRandomGrasp(TrialBehaviour):
-    """The paper's random trial: random region, pixel uniform in it, theta uniform in [0, pi)."""
-
-    def __init__(self, side: str, config: Config, seed: int) -> None:
-        super().__init__(
-            "Choose random grasp",
-            side,
-            config,
-            read=[key(side, "scene"), key(side, "regions"), key(side, "grasp")],
-            write=[key(side, "grasp")],
-        )
-        self.rng = np.random.default_rng(seed)
-
-    def update(self) -> Status:
-        scene: Scene = self.read(key(self.side, "scene"))
-        regions: list[Region] = self.read(key(self.side, "regions"))
-        trial: TrialState = self.read(key(self.side, "trial"))
-        g = sample_random_grasp(self.rng, regions, scene.camera, self.config.trial)
-        grasp = Grasp(g.u, g.v, g.x, g.y, g.theta, g.region, attempts=trial.ik_failures + 1)
-        self.bb.set(key(self.side, "grasp"), grasp, overwrite=True)
-        self.feedback_message = f"({g.x:.3f}, {g.y:.3f}) m, {math.degrees(g.theta):.0f} deg"
         return Status.SUCCESS
 
 
@@ -312,214 +139,6 @@ def _trial_object(state: EndEffectorState) -> str:
     return str(info.get("trial_object") or "") if isinstance(info, dict) else ""
 
 
-class TrialLog:
-    """Where finished trials go: the crash-safe store (on a writer thread) and ``/trials``.
-
-    Counts the labelled trials of this run against ``quota`` (0: no limit).
-    """
-
-    def __init__(self, store, session_id: str, stage: int, quota: int, publish=None) -> None:
-        self.store, self.session_id, self.stage, self.quota = store, session_id, stage, quota
-        self.publish = publish
-        self.labelled = self.successes = self.unlabelled = 0
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trial-writer")
-
-    def done(self) -> bool:
-        return self.quota > 0 and self.labelled >= self.quota
-
-    def submit(self, record_fn: Callable[[], int]) -> Future:
-        return self._writer.submit(record_fn)
-
-    def count(self, outcome: str) -> None:
-        if outcome in ("success", "failure"):
-            self.labelled += 1
-            self.successes += outcome == "success"
-        else:
-            self.unlabelled += 1
-
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
-
-    def __str__(self) -> str:
-        rate = self.successes / self.labelled if self.labelled else 0.0
-        return f"{self.labelled}/{self.quota or 'inf'} trials, {rate:.1%} success"
-
-
-class GripperHistory(py_trees.behaviour.Behaviour):
-    """Keeps the last ``seconds`` of one gripper's (time, position, force), one sample per tick.
-
-    Ticked in the topics-to-blackboard branch after the gripper state's ``ToBlackboard``.
-    """
-
-    def __init__(self, side: str, config: Config, seconds: float = 60.0) -> None:
-        super().__init__(f"Gripper history {side}")
-        self.side = side
-        ticks = seconds / config.trial.tick_period
-        self.samples: deque[tuple[float, float, float]] = deque(maxlen=int(ticks) + 1)
-        self.bb = self.attach_blackboard_client(self.name)
-        self.bb.register_key(gripper_key(side), access=READ)
-        self.bb.register_key(key(side, "gripper_history"), access=WRITE)
-        self.bb.set(key(side, "gripper_history"), self.samples, overwrite=True)
-
-    def update(self) -> Status:
-        state = (
-            self.bb.get(gripper_key(self.side)) if self.bb.exists(gripper_key(self.side)) else None
-        )
-        if state is None:
-            self.feedback_message = "no gripper state"
-            return Status.RUNNING
-        t = state.timestamp.sec + state.timestamp.nanosec * 1e-9
-        if self.samples and t < self.samples[-1][0]:  # a restarted robot's clock starts again
-            self.samples.clear()
-        if not self.samples or self.samples[-1][0] < t:
-            self.samples.append((t, float(state.position), float(state.force)))
-        self.feedback_message = "recording"
-        return Status.SUCCESS
-
-
-class LogTrial(TrialBehaviour):
-    """Writes the trial (and its scene capture) to the store, then publishes it on ``/trials``.
-
-    The write runs on the log's writer thread; RUNNING until it is committed. Only trials that
-    reached a label (or ran out of reachable samples, ``ik_failed``) are logged, once each.
-    """
-
-    def __init__(
-        self,
-        side: str,
-        config: Config,
-        log: TrialLog,
-        chooser: str,
-        seed: int,
-        outcome: str | None = None,
-        name: str = "Log trial",
-    ) -> None:
-        super().__init__(
-            name,
-            side,
-            config,
-            read=[key(side, "scene"), key(side, "grasp"), key(side, "gripper_history")],
-        )
-        self.log, self.chooser, self.seed, self.outcome = log, chooser, seed, outcome
-        self.future: Future | None = None
-
-    def initialise(self) -> None:
-        super().initialise()
-        self.future = None
-
-    def update(self) -> Status:
-        trial: TrialState = self.read(key(self.side, "trial"))
-        if self.future is None and self.read(key(self.side, "grasp")) is None:
-            self.feedback_message = "no grasp was chosen: no trial to log"
-            return Status.FAILURE
-        if self.future is None:
-            if self.outcome is not None:
-                trial.outcome = self.outcome
-                last_step = next(reversed(trial.timings), "start")
-                trial.message = {
-                    "ik_failed": f"no reachable grasp in {trial.ik_failures} samples",
-                    "aborted": f"aborted after '{last_step}'",
-                }.get(self.outcome, self.outcome)
-            self.future = self.log.submit(self._writer(trial))
-        if not self.future.done():
-            self.feedback_message = "writing"
-            return Status.RUNNING
-        error = self.future.exception()
-        if error is not None:
-            self.feedback_message = f"could not store the trial: {error}"
-            self.node.get_logger().error(self.feedback_message)
-            return Status.FAILURE
-        trial_id = self.future.result()
-        self.log.count(trial.outcome)
-        if self.log.publish is not None:
-            self.log.publish(self._message(trial_id, trial))
-        self.feedback_message = f"trial {trial_id}: {trial.outcome} ({self.log})"
-        return Status.SUCCESS
-
-    def _writer(self, trial: TrialState) -> Callable[[], int]:
-        """Everything copied now, in the tick; the returned function runs on the writer thread."""
-        scene: Scene = self.read(key(self.side, "scene"))
-        grasp: Grasp = self.read(key(self.side, "grasp"))
-        log, stamp = self.log, self.now()
-        samples = self.read(key(self.side, "gripper_history")) or []
-        # No upper bound: a gripper state may be stamped ahead of the /clock this node has seen
-        # (GripperHistory itself starts again when a restarted robot's clock goes back).
-        history = [s for s in samples if s[0] >= trial.started]
-        intrinsics, pose = camera_record(scene.camera)
-        self.record = record = dict(
-            session_id=log.session_id,
-            **trial_record(
-                self.config,
-                stage=log.stage,
-                arm=self.side,
-                chooser=self.chooser,
-                outcome=trial.outcome,
-                roi=grasp.roi,
-                pixel=(grasp.u, grasp.v),
-                grasp=(grasp.x, grasp.y, grasp.theta),
-                force=trial.force,
-                gripper_position=trial.gripper_position,
-                gripper_history=history,
-                timings={
-                    **trial.timings,
-                    "total": stamp - trial.started,
-                    "ik_failures": trial.ik_failures,
-                },
-                seed=self.seed,
-                object_id=trial.object_id,
-                message=trial.message,
-                score=grasp.score,
-            ),
-        )
-
-        def write() -> int:
-            scene_id = log.store.add_scene(
-                log.session_id, scene.rgb, scene.depth, intrinsics, pose, stamp=scene.stamp
-            )
-            return log.store.add_trial(Trial(scene_id=scene_id, **record))
-
-        return write
-
-    def _message(self, trial_id: int, trial: TrialState) -> TrialRecord:
-        """The stored record, as a message for ``/trials`` (and the session recording)."""
-        r = self.record
-        msg = TrialRecord(
-            trial_id=trial_id,
-            session_id=r["session_id"],
-            stage=r["stage"],
-            arm=r["arm"],
-            chooser=r["chooser"],
-            success=trial.success,
-            force=r["force"],
-            gripper_position=r["gripper_position"],
-            object_id=r["object_id"],
-            seed=r["seed"],
-            duration=r["timings"]["total"],
-            message=r["message"],
-        )
-        msg.header.stamp = self.node.get_clock().now().to_msg()
-        msg.header.frame_id = self.config.robot.base_frame
-        msg.outcome = {
-            "success": msg.OUTCOME_SUCCESS,
-            "failure": msg.OUTCOME_FAILURE,
-            "ik_failed": msg.OUTCOME_IK_FAILED,
-        }.get(r["outcome"], msg.OUTCOME_ABORTED)
-        msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height = r["roi"]
-        msg.grasp.u, msg.grasp.v = r["grasp_pixel"]
-        msg.grasp.angle, msg.grasp.angle_bin, msg.grasp.score = (
-            r["angle"],
-            r["angle_bin"],
-            r["score"],
-        )
-        msg.grasp.position.header.frame_id = self.config.robot.base_frame
-        p = msg.grasp.position.point
-        p.x, p.y, p.z = r["grasp_position"]
-        msg.grasp_pose.position = p
-        o = msg.grasp_pose.orientation
-        o.x, o.y, o.z, o.w = r["grasp_orientation"]
-        return msg
-
-
 class PlanPutDown(SolveIK):
     """IK to put a held object back at a random spot of this arm's half of the table."""
 
@@ -539,27 +158,6 @@ class PlanPutDown(SolveIK):
     def _poses(self):
         spot = put_down_spot(self.rng, getattr(self.config.arms, self.side).workspace)
         return plan_trial(self.config.trial, *spot).put_down_paths()
-
-
-class RepeatUntil(py_trees.decorators.Decorator):
-    """Runs its child again and again; SUCCESS once ``until()`` holds when a run has finished.
-
-    Checked only between runs, so a trial in progress is never cut short.
-    """
-
-    def __init__(self, name: str, child: py_trees.behaviour.Behaviour, until: Callable[[], bool]):
-        super().__init__(name=name, child=child)
-        self.until = until
-        self.runs = 0
-
-    def update(self) -> Status:
-        if self.decorated.status in (Status.SUCCESS, Status.FAILURE):
-            self.runs += 1
-            if self.until():
-                self.feedback_message = f"done after {self.runs} runs"
-                return Status.SUCCESS
-        self.feedback_message = f"run {self.runs + 1}"
-        return Status.RUNNING
 
 
 class RequestRefill(RobotBehaviour):
@@ -627,7 +225,7 @@ def _refill_and_look(side: str, config: Config) -> py_trees.behaviour.Behaviour:
     )
 
 
-def _motion(side: str, config: Config, path: str, motion: Motion, name: str = "") -> MoveJoints:
+def motion(side: str, config: Config, path: str, motion: Motion, name: str = "") -> MoveJoints:
     """A move along a planned path (``/<side>/plan/down``, ...) as the trial defines it."""
     return MoveJoints(
         name or motion.name,
@@ -640,7 +238,7 @@ def _motion(side: str, config: Config, path: str, motion: Motion, name: str = ""
     )
 
 
-def _gripper(side: str, config: Config, command: str, name: str) -> GripperCommand:
+def gripper(side: str, config: Config, command: str, name: str) -> GripperCommand:
     return GripperCommand(
         side, config.robot, command, timeout=config.trial.motion_timeout, name=name
     )
@@ -711,10 +309,10 @@ def trial_subtree(
         memory=True,
         children=[
             PlanPutDown(side, config, seed),
-            _motion(side, config, "put_down/above", moves["above"], "Above put-down spot"),
-            _motion(side, config, "put_down/down", moves["down"], "Lower"),
-            _gripper(side, config, c.CMD_RELEASE, "Release"),
-            _motion(side, config, "put_down/up", moves["up"], "Raise"),
+            motion(side, config, "put_down/above", moves["above"], "Above put-down spot"),
+            motion(side, config, "put_down/down", moves["down"], "Lower"),
+            gripper(side, config, c.CMD_RELEASE, "Release"),
+            motion(side, config, "put_down/up", moves["up"], "Raise"),
         ],
     )
     if when_held is not None:
@@ -765,16 +363,16 @@ def trial_subtree(
                 ],
             ),
             grasp_chosen,
-            _gripper(side, config, c.CMD_RELEASE, "Open gripper"),
-            _motion(side, config, "plan/above", moves["above"]),
+            gripper(side, config, c.CMD_RELEASE, "Open gripper"),
+            motion(side, config, "plan/above", moves["above"]),
             _Mark("Executing", side, config),
-            _motion(side, config, "plan/down", moves["down"]),
-            _gripper(side, config, c.CMD_GRIP, "Grip"),
-            _motion(side, config, "plan/up", moves["up"]),
+            motion(side, config, "plan/down", moves["down"]),
+            gripper(side, config, c.CMD_GRIP, "Grip"),
+            motion(side, config, "plan/up", moves["up"]),
             LabelTrial(side, config),
             LogTrial(side, config, log, chooser_name, seed),
             after_label,
-            _gripper(side, config, c.CMD_RELEASE, "Let go"),
+            gripper(side, config, c.CMD_RELEASE, "Let go"),
         ],
     )
     recovery = py_trees.composites.Sequence(
@@ -806,7 +404,7 @@ def trial_subtree(
                 ),
             ),
             py_trees.decorators.FailureIsSuccess(
-                "Open", _gripper(side, config, c.CMD_RELEASE, "Open after failure")
+                "Open", gripper(side, config, c.CMD_RELEASE, "Open after failure")
             ),
         ],
     )

@@ -41,7 +41,7 @@ from supersize_grasp.behaviors.ros.exceptions import TimedOutError
 from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, SnapshotPublisher
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.ros.trial_view import TrialViewPublisher
-from supersize_grasp.behaviors.trial import TrialLog
+from supersize_grasp.behaviors.trial_log import TrialLog
 from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import StoreFullError, TrialStore
 from supersize_grasp.nodes.parameters import load_node_config

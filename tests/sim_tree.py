@@ -10,7 +10,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
-from supersize_grasp.behaviors.trial import TrialLog
+from supersize_grasp.behaviors.trial_log import TrialLog
 from supersize_grasp.config import Config, load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.graph import sim_graph

@@ -20,8 +20,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.behaviors.learned import check_answer, scene_request
+from supersize_grasp.behaviors.perception import CaptureScene
 from supersize_grasp.behaviors.scene import Scene, scene_from_messages
-from supersize_grasp.behaviors.trial import CaptureScene, StartTrial, key
+from supersize_grasp.behaviors.trial import StartTrial
+from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from supersize_grasp.msgs import camera_model, image_to_depth, image_to_rgb
 from supersize_grasp.nodes.grasp_scorer import GraspScorerNode

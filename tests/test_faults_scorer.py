@@ -24,7 +24,9 @@ from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
 from supersize_grasp.behaviors.regions import Region
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.scene import Scene
-from supersize_grasp.behaviors.trial import LogTrial, StartTrial, TrialLog, key
+from supersize_grasp.behaviors.trial import StartTrial
+from supersize_grasp.behaviors.trial_log import LogTrial, TrialLog
+from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.geometry import CameraModel

@@ -18,8 +18,9 @@ import pytest
 from supersize_grasp.behaviors.collection import with_robot_topics
 from supersize_grasp.behaviors.regions import Region, RegionFinder
 from supersize_grasp.behaviors.robot import EnableRobot
-from supersize_grasp.behaviors.trial import Grasp, TrialBehaviour, key, trial_subtree
+from supersize_grasp.behaviors.trial import trial_subtree
 from supersize_grasp.behaviors.trial_plan import RandomGrasp
+from supersize_grasp.behaviors.trial_state import Grasp, TrialBehaviour, key
 from supersize_grasp.bulk.collect import run_trial
 from supersize_grasp.bulk.trial import park, run_grasp_trial
 from supersize_grasp.config import load_config

@@ -18,15 +18,18 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
 from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
+from supersize_grasp.behaviors.perception import CaptureScene
 from supersize_grasp.behaviors.robot import (
     JOINTS_KEY,
+    EnableRobot,
     GripperCommand,
     MoveJoints,
     SolveIK,
     gripper_key,
 )
 from supersize_grasp.behaviors.ros.exceptions import TimedOutError
-from supersize_grasp.behaviors.trial import CaptureScene, StartTrial, key
+from supersize_grasp.behaviors.trial import StartTrial
+from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from tests.test_faults_inputs import Camera, colour, depth, info, pose
 from tests.test_faults_scorer import TreeRunner
@@ -223,3 +226,25 @@ def test_a_missing_scorer_stops_the_setup_naming_it(capfd):
     )
     assert 12.0 <= waited < 30.0
     assert f"waiting for {service} (10 s)" in capfd.readouterr().err
+
+
+def test_a_new_tree_never_reads_a_robot_state_an_earlier_tree_left(config):
+    """Two trees in one process (a user's task after ours, a test after another): the second
+    must wait for its own robot's state, not enable a robot it never heard from. Stale states
+    once made every motion of a second tree time out against a robot still disabled."""
+    from baxter_core_msgs.msg import AssemblyState
+
+    from supersize_grasp.behaviors.collection import with_robot_topics
+    from supersize_grasp.behaviors.robot import STATE_KEY
+
+    writer(STATE_KEY).set(STATE_KEY, AssemblyState(enabled=True))  # the earlier tree's robot
+    enable = EnableRobot(config.robot)
+    runner = TreeRunner(with_robot_topics("Root", config, ["left"], enable))
+    try:
+        reader = py_trees.blackboard.Client(name="test reader")
+        reader.register_key(STATE_KEY, access=py_trees.common.Access.READ)
+        time.sleep(0.5)  # ticks, with no robot on this domain
+        assert not reader.exists(STATE_KEY)
+        assert enable.status in (Status.INVALID, Status.RUNNING)  # never SUCCESS on a stale state
+    finally:
+        runner.close()

@@ -31,7 +31,7 @@ from supersize_grasp.behaviors.regions import Region
 from supersize_grasp.behaviors.ros.snapshots import SnapshotPublisher, snapshot_message
 from supersize_grasp.behaviors.ros.trial_view import grasp_corners, trial_view_image
 from supersize_grasp.behaviors.scene import Scene
-from supersize_grasp.behaviors.trial import Grasp
+from supersize_grasp.behaviors.trial_state import Grasp
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.geometry import CameraModel

@@ -17,7 +17,9 @@ class ToBlackboard(py_trees.behaviour.Behaviour):
     """Copies the latest message of a topic to a blackboard key on every tick.
 
     RUNNING until the first message arrives, SUCCESS afterwards. Put these in a "topics to
-    blackboard" branch ticked before the tasks, as py_trees_ros tutorials do.
+    blackboard" branch ticked before the tasks, as py_trees_ros tutorials do. ``setup`` clears
+    the key: a tree must never act on a message another tree (an earlier one in this process,
+    on a robot since restarted) left there.
 
     Args:
         name: behaviour name.
@@ -42,6 +44,7 @@ class ToBlackboard(py_trees.behaviour.Behaviour):
         node = kwargs.get("node")
         if node is None:
             raise NotReadyError(f"{self.name}: setup needs node=")
+        self.blackboard.unset(self.key)
         self._subscription = node.create_subscription(
             self.msg_type, self.topic, self._store, self.qos
         )

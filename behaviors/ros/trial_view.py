@@ -20,7 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage
 
 from supersize_grasp.behaviors.scene import Scene
-from supersize_grasp.behaviors.trial import Grasp, key
+from supersize_grasp.behaviors.trial_state import Grasp, key
 from supersize_grasp.qos import LATCHED
 
 __all__ = ["FINGER_WIDTH", "TrialViewPublisher", "grasp_corners", "trial_view_image"]
