@@ -1,7 +1,7 @@
 # Two commands on a fresh machine: `make demo` (set up + main job) and `make test`.
 # ROS_WHEELS=jazzy (make demo ROS_WHEELS=jazzy) sets up and runs on the ROS 2 Jazzy wheels instead
 # of Kilted's, in .venv-jazzy.
-.PHONY: setup demo test test-ros lint format clean
+.PHONY: setup demo test test-fast test-ros lint format clean
 VENV := $(if $(filter-out kilted,$(ROS_WHEELS)),.venv-$(ROS_WHEELS),.venv)
 export ROS_WHEELS
 
@@ -17,6 +17,10 @@ demo: setup
 
 test: setup
 	@scripts/test.sh
+
+# The fast loop while developing: every test but those marked slow (make test still runs all).
+test-fast: setup
+	@scripts/test.sh -m "not slow"
 
 # The ROS-facing tests only (nodes over DDS, simulator node, collection, recorder, live viewer).
 test-ros: setup

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from supersize_grasp.dataset.store import TrialStore
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
@@ -21,6 +23,7 @@ arms:
 """
 
 
+@pytest.mark.slow
 def test_clear_table_empties_the_table_into_the_bin(tmp_path):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)

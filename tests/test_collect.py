@@ -37,6 +37,7 @@ def collect(config_file, data, trials, **popen):
     return [*command, "--config", config_file], popen
 
 
+@pytest.mark.slow
 def test_collection_graph_stores_complete_trials(tmp_path, config_file):
     data = tmp_path / "data"
     command, _ = collect(config_file, data, 4)
@@ -72,6 +73,7 @@ def test_collection_graph_stores_complete_trials(tmp_path, config_file):
     assert f"{len(trials)} labelled" in report.stdout
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path, config_file):
     data = tmp_path / "data"
     command, _ = collect(config_file, data, 1000)

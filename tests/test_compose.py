@@ -1,6 +1,7 @@
 """The README's example: our grasp subtree composed into a user's own task, on the real graph."""
 
 import py_trees
+import pytest
 
 from supersize_grasp.behaviors.collection import with_robot_topics
 from supersize_grasp.behaviors.robot import EnableRobot
@@ -19,6 +20,7 @@ def tidy_up(config, log, chooser=None, grasps=3):
     return with_robot_topics("Root", config, ["left"], task)
 
 
+@pytest.mark.slow
 def test_readme_composition_runs_three_trials(tmp_path):
     store = run_on_the_simulator(tmp_path, tidy_up)
     outcomes = [(t.arm, t.outcome, t.message[:60]) for t in store.trials(labelled_only=False)]
@@ -27,6 +29,7 @@ def test_readme_composition_runs_three_trials(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_a_chooser_that_never_chooses_logs_no_trial(tmp_path):
     """E.g. a scorer that never answers: no grasp, so nothing to log (and no crash), and the
     subtree recovers as after any failure."""

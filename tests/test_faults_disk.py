@@ -72,6 +72,7 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+@pytest.mark.slow
 def test_disk_full_stops_collection_keeps_every_trial_and_resumes(tmp_path, small_disk):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)

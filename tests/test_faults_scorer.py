@@ -156,6 +156,7 @@ class PutScene(py_trees.behaviour.Behaviour):
         return Status.SUCCESS
 
 
+@pytest.mark.slow
 def test_scorer_killed_mid_query_then_back(tmp_path, store, capfd):
     """The scorer is killed while it scores 20,000 patches one by one: the try fails naming the
     service, no trial is logged, the next try waits for the scorer and says so; the scorer

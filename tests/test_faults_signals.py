@@ -128,6 +128,7 @@ def sessions(store: Path) -> int:
         return len(s.sessions())
 
 
+@pytest.mark.slow
 def test_collect_stopped_during_start_up_then_resumed(tmp_path, config_file):
     data = tmp_path / "data"
     args = ["collect", "--data", data, "--quiet", "--config", config_file]
@@ -144,6 +145,7 @@ def test_collect_stopped_during_start_up_then_resumed(tmp_path, config_file):
         assert store.sessions()[-1].ended is not None
 
 
+@pytest.mark.slow
 def test_robot_test_interrupted_mid_tries_collects_only_what_is_missing(tmp_path, config_file):
     out = tmp_path / "robot"
     args = ["robot-test", "--out", out, "--policies", "random", "--objects", "seen"]
@@ -171,6 +173,7 @@ def test_robot_test_interrupted_mid_tries_collects_only_what_is_missing(tmp_path
     assert (out / "report.md").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_train_stopped_mid_epoch_resumes_from_its_checkpoint(
     tmp_path, config_file, random_trials, sig
@@ -191,6 +194,7 @@ def test_train_stopped_mid_epoch_resumes_from_its_checkpoint(
     assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
 
 
+@pytest.mark.slow
 def test_stages_stopped_during_training_resumes_the_stage(tmp_path, config_file, random_trials):
     out = tmp_path / "stages"
     args = ["stages", "--stages", "1", "--data", random_trials, "--out", out, "--quiet"]
@@ -215,6 +219,7 @@ def untrained_model(path: Path, config_file: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_stages_stopped_during_a_stage_collection_resumes_it(tmp_path, config_file, random_trials):
     data, out = tmp_path / "data", tmp_path / "stages"
     shutil.copytree(random_trials, data)  # the module's store stays as the other tests expect
@@ -240,6 +245,7 @@ def test_stages_stopped_during_a_stage_collection_resumes_it(tmp_path, config_fi
     assert load_checkpoint(out / "stage-1" / "model.pt").stage == 1
 
 
+@pytest.mark.slow
 def test_robot_test_terminated_in_a_clutter_run_keeps_finished_runs(tmp_path, config_file):
     out = tmp_path / "robot"
     config = tmp_path / "clutter.yaml"
@@ -291,6 +297,7 @@ run_node(Flooded)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_spinning_node_stops_between_callbacks(sig):
     """A signal asks the spin loop to stop; it is never raised inside rclpy (CI once saw a

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import rclpy
 from rcl_interfaces.msg import Log
 from rclpy.executors import SingleThreadedExecutor
@@ -106,6 +107,7 @@ def consistent_with_gripper(trial, label) -> None:
         assert trial.object_id.startswith("primitives/"), f"trial {trial.trial_id}"
 
 
+@pytest.mark.slow
 def test_simulator_killed_mid_trial_and_restarted(tmp_path):
     config = load_config(
         overrides={

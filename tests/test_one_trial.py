@@ -161,6 +161,7 @@ class GivenGrasps(TrialBehaviour):
         return py_trees.common.Status.SUCCESS
 
 
+@pytest.mark.slow
 def test_tree_and_bulk_collector_run_the_same_trial(tmp_path):
     grasps = find_grasps()
     expected = bulk_records(grasps)

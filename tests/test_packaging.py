@@ -73,6 +73,7 @@ def test_ament_index_knows_our_packages():
     assert (prefix / "share" / "supersize_grasp" / "package.xml").exists()
 
 
+@pytest.mark.slow
 def test_console_script_help_lists_every_verb_and_each_verb_has_help():
     exe = Path(sys.prefix, "bin", "supersize-grasp")
     env = {k: v for k, v in os.environ.items() if not k.startswith("_ROS_WHEELS")}

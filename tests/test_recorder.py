@@ -280,6 +280,7 @@ def test_recorder_refuses_unknown_topics_and_an_existing_file(tmp_path):
         McapRecorder(path)
 
 
+@pytest.mark.slow
 def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
     """``.venv/bin/supersize-grasp`` runs unsourced: the runner's nodes still find the
     message definitions in the venv's ament index, and the recording ends with its footer."""
@@ -311,6 +312,7 @@ def test_recorder_started_by_the_runner_needs_no_sourced_shell(tmp_path):
     assert [m.data for *_, m in read_ros2_messages(path)] == [f"hi {i}" for i in range(5)]
 
 
+@pytest.mark.slow
 def test_a_collection_session_is_recorded_from_its_first_snapshot_and_trial(tmp_path):
     """The real collection graph: the tree's first tick waits for the recorder's subscriptions,
     so the session's file starts with the snapshot from before any tick, then the first tick's,

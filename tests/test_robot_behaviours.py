@@ -208,6 +208,7 @@ def test_capture_takes_only_a_frame_whose_stamps_agree_and_follow_its_start(conf
         runner.close()
 
 
+@pytest.mark.slow
 def test_a_missing_scorer_stops_the_setup_naming_it(capfd):
     """As py_trees_ros's clients wait for their servers in setup: a learned chooser whose scorer
     never appears warns while it waits, then raises TimedOutError naming the service and the

@@ -130,6 +130,7 @@ def _tick_gaps(config, seconds: float = 4.0) -> np.ndarray:
     return np.diff(np.array(stamps[5:]) * 1e-9)  # the first ticks wait for /clock
 
 
+@pytest.mark.slow
 def test_a_slow_tree_sees_the_robot_move_a_tick_period_per_tick(client):
     """Faster than real time, the simulator waits for the trees that publish their ticks
     (simulator.ros.lockstep), so every tick comes after ~trial.tick_period of robot time."""

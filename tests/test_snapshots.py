@@ -329,6 +329,7 @@ def watch(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_watch_once_prints_the_tree_from_another_process(ticking_tree):
     _, topic = ticking_tree
     proc = watch("--once", "--topic", topic, "--timeout", "20")

@@ -59,6 +59,7 @@ def test_a_folder_of_two_meshes_is_the_novel_set(tmp_path, two_meshes, real_size
         world.close()
 
 
+@pytest.mark.slow
 def test_sim_collect_takes_a_test_folder_from_the_command_line(tmp_path, two_meshes):
     config = tmp_path / "plain.yaml"
     config.write_text(

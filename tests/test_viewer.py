@@ -420,6 +420,7 @@ def live_session(tmp_path_factory):
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")
 def test_live_tree_on_the_simulator_reaches_the_page(live_session):
     names = live_session["names"]
@@ -432,6 +433,7 @@ def test_live_tree_on_the_simulator_reaches_the_page(live_session):
     assert live_session["screenshot"].stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")
 def test_replay_steps_through_the_recorded_session(live_session):
     timeline = load_recording(live_session["recording"])

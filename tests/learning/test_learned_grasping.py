@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -42,6 +43,7 @@ def untrained(tmp_path) -> tuple[Path, Path]:
     return config_file, model
 
 
+@pytest.mark.slow
 def test_the_sample_policy_chooses_the_grasps(tmp_path):
     config_file, model = untrained(tmp_path)
     data = tmp_path / "data"
@@ -60,6 +62,7 @@ def test_the_sample_policy_chooses_the_grasps(tmp_path):
         assert x - 4 <= u <= x + w + 4 and y - 4 <= v <= y + h + 4  # snapped to the 4 px grid
 
 
+@pytest.mark.slow
 def test_robot_tests_collect_resume_and_report(tmp_path):
     config_file, model = untrained(tmp_path)
     out = tmp_path / "robot"

@@ -119,6 +119,7 @@ def stores(tmp_path_factory):
     return root, config_file, config
 
 
+@pytest.mark.slow
 def test_sim_collect_resumes_with_new_seeds(stores):
     root, _, _ = stores
     with TrialStore.open(root / "train", readonly=True) as store:
@@ -134,6 +135,7 @@ def test_sim_collect_resumes_with_new_seeds(stores):
         assert not store.check_integrity()
 
 
+@pytest.mark.slow
 def test_samples_are_cut_once_and_cached(stores):
     root, _, config = stores
     first = load_samples(root / "train", config.learning, config.trial.table_z, 18)
@@ -151,6 +153,7 @@ def _train(config_file, data, out, epochs, **popen):
     return subprocess.Popen([*command, "--config", config_file], **popen)
 
 
+@pytest.mark.slow
 def test_training_resumes_after_sigkill(stores, tmp_path):
     root, config_file, _ = stores
     out = tmp_path / "run"
@@ -226,6 +229,7 @@ def test_a_killed_checkpoint_write_leaves_nothing_the_next_run_keeps(tmp_path):
     assert load_checkpoint(path).data_fingerprint == "x"
 
 
+@pytest.mark.slow
 def test_train_and_report_on_simulated_trials(stores, tmp_path):
     root, config_file, _ = stores
     common = ["--config", str(config_file), "--quiet"]

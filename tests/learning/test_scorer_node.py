@@ -120,6 +120,7 @@ def scorer(tmp_path_factory):
         graph.shutdown()
 
 
+@pytest.mark.slow
 def test_answers_match_the_plain_scorer(scorer):
     client, _, first, _ = scorer
     rgb = _scene()

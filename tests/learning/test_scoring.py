@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from supersize_grasp.config import load_config
@@ -41,6 +42,7 @@ def _scene() -> np.ndarray:
     return rgb
 
 
+@pytest.mark.slow
 def test_cpu_profile_fast_path_equals_naive_path():
     scorer = _scorer("cpu")
     rng = np.random.default_rng(1)
@@ -54,6 +56,7 @@ def test_cpu_profile_fast_path_equals_naive_path():
     assert fast.scores.std() > 0.01  # the patches do differ
 
 
+@pytest.mark.slow
 def test_paper_profile_fast_path_picks_a_naive_optimum():
     """AlexNet pads its convolutions, so shared features see neighbours where a lone patch sees
     zeros: scores differ slightly, and the fast choice must be as good under the naive scores."""

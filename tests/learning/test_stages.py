@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from supersize_grasp.bulk.collect import collect
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
@@ -30,6 +32,7 @@ learning:
 # 0.2 about 1 run in 40 held no success, at 0.5 about 1 in 20,000 (36 % of random tries succeed).
 
 
+@pytest.mark.slow
 def test_one_stage_end_to_end(tmp_path):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)

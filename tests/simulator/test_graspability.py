@@ -38,6 +38,7 @@ def test_a_box_is_graspable_when_the_pads_can_close_on_it(
     assert (lifted_at(world, config(tmp_path), box) > 0) == graspable
 
 
+@pytest.mark.slow
 def test_measured_once_kept_with_the_cache_and_used_to_keep_objects_off_the_table(tmp_path):
     cfg = config(tmp_path, graspable_only=True)
     with pytest.raises(ObjectSetError, match="supersize-grasp graspability"):

@@ -71,6 +71,7 @@ def _settle(lib: ObjectLibrary, obj: ObjectModel, seconds: float = 1.0) -> list[
     return problems
 
 
+@pytest.mark.slow
 def test_default_split_is_pybullet_convention_and_disjoint(library: ObjectLibrary) -> None:
     train = {o.object_id for o in library.objects("train")}
     novel = {o.object_id for o in library.objects("novel")}
