@@ -103,7 +103,6 @@ class SimulatedBaxter(Node):
         self.failed = False
         self._estop_button = False
         self._last_errors: dict[str, str] = {}
-        self._gripper_force = {s: config.simulator.gripper.default_force for s in SIDES}
         self._gripper_command = {s: EndEffectorCommand() for s in SIDES}
         self._oracle = None
         self.lockstep = Lockstep(self.ros.lockstep_lead, self.ros.lockstep_timeout)
@@ -258,43 +257,10 @@ class SimulatedBaxter(Node):
             return
 
         def execute(world: BaxterWorld) -> None:
-            self._execute_gripper_command(world, side, msg.command, args)
+            world.gripper(side).execute(msg.command, args)
             self._gripper_command[side] = msg
 
         self._command(f"{side} gripper", execute)
-
-    def _execute_gripper_command(
-        self, world: BaxterWorld, side: str, command: str, args: dict
-    ) -> None:
-        gripper = world.gripper(side)
-        c = EndEffectorCommand
-        if command == c.CMD_GO:
-            if "position" not in args:
-                raise ValueError('"go" needs {"position": 0..100}')
-            gripper.command(float(args["position"]), self._gripper_force[side])
-        elif command == c.CMD_GRIP:
-            gripper.grip(self._gripper_force[side])
-        elif command == c.CMD_RELEASE:
-            gripper.release()
-        elif command == c.CMD_CALIBRATE:
-            gripper.calibrate()
-        elif command == c.CMD_CLEAR_CALIBRATION:
-            gripper.calibrated = False
-        elif command in (c.CMD_CONFIGURE, c.CMD_SET):
-            for key in ("moving_force", "holding_force", "force"):
-                if key in args:
-                    value = float(args[key])
-                    if not 0.0 <= value <= 100.0:
-                        raise ValueError(f"{key} must be in [0, 100], got {value}")
-                    self._gripper_force[side] = value
-        elif command == c.CMD_STOP:
-            gripper.stop()
-        elif command in (c.CMD_RESET, c.CMD_REBOOT):
-            gripper.error = False
-            if command == c.CMD_REBOOT:
-                gripper.calibrated = False
-        elif command not in (c.CMD_NO_OP, c.CMD_PREPARE_TO_GRIP):
-            raise ValueError(f"unknown command {command!r}")
 
     def _on_enable(self, msg: Bool) -> None:
         self._command("set_super_enable", lambda world: world.enable(msg.data))

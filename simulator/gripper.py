@@ -49,6 +49,7 @@ class Gripper:
         self._target = float(data.ctrl[self._act])
         self._setpoint = self._target
         self._force_percent = config.default_force
+        self.configured_force = config.default_force  # % for go and grip ("set" changes it)
         self._closing = False
         self.calibrated = False
         self.error = False
@@ -59,6 +60,39 @@ class Gripper:
         self._apply_force_limit()
 
     # ---- commands ------------------------------------------------------------------------
+    def execute(self, command: str, args: dict) -> None:
+        """One SDK ``EndEffectorCommand`` by its ``command`` name (``go``, ``grip``, ``set``, ...)
+        and JSON ``args``, as Baxter's electric gripper handles them.
+
+        Raises:
+            CommandRejectedError: as the command's method does.
+            ValueError: an unknown command, or args it cannot use.
+        """
+        if command == "go":
+            if "position" not in args:
+                raise ValueError('"go" needs {"position": 0..100}')
+            self.command(float(args["position"]), self.configured_force)
+        elif command == "grip":
+            self.grip(self.configured_force)
+        elif command == "release":
+            self.release()
+        elif command == "calibrate":
+            self.calibrate()
+        elif command == "clear_calibration":
+            self.calibrated = False
+        elif command in ("configure", "set"):
+            for key in ("moving_force", "holding_force", "force"):
+                if key in args:
+                    self.configured_force = _percent(key, args[key])
+        elif command == "stop":
+            self.stop()
+        elif command in ("reset", "reboot"):
+            self.error = False
+            if command == "reboot":
+                self.calibrated = False
+        elif command not in ("no_op", "prepare_to_grip"):
+            raise ValueError(f"unknown command {command!r}")
+
     def command(self, position: float, force: float | None = None) -> None:
         """Move the fingers to ``position`` (0 closed..100 open) with at most ``force`` %.
 

@@ -357,13 +357,16 @@ class BaxterWorld:
         self._object_bodies = [m.body(p.body_name).id for p in self._placements]
         self._head_act = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_ACTUATOR, actuator_name(HEAD_PAN))
         self._arms = {side: Arm(self, side) for side in SIDES}
-        calibrated = {s: g.calibrated for s, g in getattr(self, "_grippers", {}).items()}
+        kept = {  # what a new clutter does not change on the real robot
+            s: (g.calibrated, g.configured_force) for s, g in getattr(self, "_grippers", {}).items()
+        }
         self._grippers = {
             side: Gripper(m, self.data, side, self.config.gripper, self.is_commandable)
             for side in SIDES
         }
-        for side, value in calibrated.items():
-            self._grippers[side].calibrated = value
+        for side, (calibrated, force) in kept.items():
+            self._grippers[side].calibrated = calibrated
+            self._grippers[side].configured_force = force
         labels = np.zeros(m.nbody, dtype=np.int32)
         robot_root = m.body(BASE_BODY).id
         labels[m.body_rootid == robot_root] = ROBOT_LABEL

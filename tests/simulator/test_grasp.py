@@ -26,6 +26,32 @@ def test_gripper_needs_calibration_and_valid_values(world):
         gripper.command(50.0, force=200.0)
 
 
+def test_gripper_executes_the_sdk_commands_by_name(world):
+    """The SDK's EndEffectorCommand names and JSON args, as the electric gripper takes them: a
+    configured force applies to the next grips and outlives a new clutter."""
+    gripper = world.gripper("left")
+    gripper.execute("calibrate", {})
+    gripper.execute("set", {"moving_force": 30.0})
+    gripper.execute("grip", {})
+    assert gripper.force_limit == 30.0 and world.gripper("right").force_limit == 60.0
+    world.step_until(lambda: not gripper.moving, 2.0)
+    gripper.execute("go", {"position": 60.0})
+    world.step_until(lambda: not gripper.moving, 2.0)
+    assert gripper.position == pytest.approx(60.0, abs=1.0)
+    for command, args, error in (
+        ("go", {}, '"go" needs'),
+        ("set", {"force": 101.0}, r"force must be .* \[0, 100\]"),
+        ("wave", {}, "unknown command 'wave'"),
+    ):
+        with pytest.raises(ValueError, match=error):
+            gripper.execute(command, args)
+    world.reset_scene()
+    assert world.gripper("left").calibrated
+    assert world.gripper("left").configured_force == 30.0
+    world.gripper("left").execute("clear_calibration", {})
+    assert not world.gripper("left").calibrated
+
+
 def test_gripper_moves_to_commanded_position(world):
     gripper = world.gripper("right")
     gripper.calibrate()
