@@ -161,16 +161,22 @@ class SimulatedBaxter(Node):
                 lambda msg, side=side: self._on_gripper_command(side, msg),
                 _COMMANDS,
             )
-            self.create_service(
+            self.create_service(  # waits for the physics thread: its own group (see main)
                 SolvePositionIK,
                 robot.topic(robot.ik_service, side),
                 lambda req, resp, side=side: self._on_ik(side, req, resp),
+                callback_group=MutuallyExclusiveCallbackGroup(),
             )
         self.create_subscription(Bool, robot.enable_topic, self._on_enable, _COMMANDS)
         self.create_subscription(Empty, "/robot/set_super_reset", self._on_reset, _COMMANDS)
         self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
         self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
-        self.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        self.create_service(
+            Trigger,
+            "~/reset_scene",
+            self._on_reset_scene,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
         if self.ros.lockstep:
             self.create_subscription(
                 Header, self.config.trial.tick_topic, self._on_tree_tick, TICKS
@@ -615,8 +621,10 @@ class SimulatedBaxter(Node):
 
 
 def main(args=None) -> None:
-    # Two threads: the oracle's service (its own callback group) beside everything else.
-    node = run_node(SimulatedBaxter, args, lambda: MultiThreadedExecutor(num_threads=2))
+    # A thread for each service that waits on the physics thread (the oracle's tries, IK of
+    # either arm, a new clutter: each its own callback group), so none holds up the others or
+    # the commands and state subscriptions, and one for everything else.
+    node = run_node(SimulatedBaxter, args, lambda: MultiThreadedExecutor(num_threads=5))
     if node is not None and node.failed:
         raise SystemExit(1)
 
