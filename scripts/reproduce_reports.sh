@@ -17,6 +17,6 @@ step supersize-grasp report --train "$data/train" --novel "$data/novel" \
 step supersize-grasp robot-test --model "$data/runs/cpu/model.pt" --out "$data/robot" --tries 150 \
     --tries-per-scene 30 --policies oracle,greedy,random --objects seen,novel --clutter-runs 0 --quiet
 mkdir -p "$here/reports/random" "$here/reports/robot"
-cp "$data"/reports/random/* "$here/reports/random/"
+cp "$data"/reports/random/*.md "$data"/reports/random/*.json "$data"/reports/random/*.png "$here/reports/random/"
 cp "$data"/robot/report.md "$data"/robot/results.json "$here/reports/robot/"
 echo "== $(date -u +%H:%M:%S) done: reports/random and reports/robot updated"
