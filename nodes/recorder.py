@@ -28,7 +28,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.nodes.parameters import load_node_config
-from supersize_grasp.nodes.spin import run_node
+from supersize_grasp.nodes.spin import run_node, start_or_destroy
 from supersize_grasp.rclpy_compat import MessageInfo, create_subscription_with_info
 
 NODE_NAME = "recorder"
@@ -39,11 +39,7 @@ class RecorderNode(Node):
     def __init__(self, **kwargs) -> None:
         self._recorder: McapRecorder | None = None  # Ctrl-C may end the constructor anywhere
         super().__init__(NODE_NAME, **kwargs)
-        try:
-            self._start()
-        except BaseException:  # a half-built node leaves no file open (Jazzy's rclpy never
-            self.destroy_node()  # destroys it at the context's shutdown, Kilted's does)
-            raise
+        start_or_destroy(self, self._start)
 
     def _start(self) -> None:
         storage = load_node_config(self, ["storage"]).storage

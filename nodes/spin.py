@@ -22,6 +22,17 @@ from supersize_grasp.rclpy_compat import initialized
 STOP_LATENCY = 0.1
 
 
+def start_or_destroy(node: Node, start: Callable[[], None]) -> None:
+    """The rest of a node's constructor; if it raises (Ctrl-C, a bad parameter), the half-built
+    node is destroyed first, so no store or file stays open: Jazzy's rclpy never destroys a node
+    at the context's shutdown (Kilted's does, and ``destroy_node`` may then run twice)."""
+    try:
+        start()
+    except BaseException:
+        node.destroy_node()
+        raise
+
+
 def run_node(
     make_node: Callable[[], Node],
     args=None,

@@ -45,7 +45,7 @@ from supersize_grasp.behaviors.trial_log import TrialLog
 from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import StoreFullError, TrialStore
 from supersize_grasp.nodes.parameters import load_node_config
-from supersize_grasp.nodes.spin import run_node
+from supersize_grasp.nodes.spin import run_node, start_or_destroy
 from supersize_grasp.qos import LATCHED, TRIALS_QOS
 
 RECORDER_WARNING_PERIOD = 5.0  # s between warnings while the first tick waits for the recorder
@@ -60,11 +60,7 @@ class TrialTreeNode(Node):
         self.finished = False
         self.failure: str | None = None
         super().__init__("trial_tree", **kwargs)
-        try:
-            self._start()
-        except BaseException:  # a half-built node leaves no store open (Jazzy's rclpy never
-            self.destroy_node()  # destroys it at the context's shutdown, Kilted's does)
-            raise
+        start_or_destroy(self, self._start)
 
     def _start(self) -> None:
         self.config = load_node_config(
