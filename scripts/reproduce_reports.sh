@@ -2,7 +2,7 @@
 # Regenerates reports/random and reports/robot from nothing: the README's learning commands, in order.
 # Every step resumes: run it again after a kill and only what is missing is collected or trained.
 # Usage: scripts/reproduce_reports.sh DATA_DIR   (the stores, models and reports go under DATA_DIR;
-# about 2 hours on 2 cores; reports/ in the work tree is updated at the end)
+# about 1 h 50 min on 2 cores; reports/ in the work tree is updated at the end)
 set -euo pipefail
 data=${1:?usage: scripts/reproduce_reports.sh DATA_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
