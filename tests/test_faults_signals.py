@@ -39,6 +39,10 @@ learning:
   epochs: 8
   seen_test_fraction: 0.2
 """
+# Training to be stopped mid-way: 16 trials in batches of 16 made 8 epochs in well under a
+# second, and the signal sometimes came after the last one (CI saw exit -15, not 143).
+LONG_TRAINING = "learning: {batch_size: 2, epochs: 40}\n"
+EPOCHS = 40
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # rclpy's own: a Ctrl-C inside its Task constructor leaves a Task whose __del__ then fails
 # ("Exception ignored in ... Future.__del__"); printed at teardown, the exit status is right.
@@ -53,6 +57,13 @@ ROS_TEARDOWN_NOISE = re.compile(
 def config_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "test.yaml"
     path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture
+def long_training(tmp_path) -> Path:
+    path = tmp_path / "long_training.yaml"
+    path.write_text(LONG_TRAINING)
     return path
 
 
@@ -176,29 +187,33 @@ def test_robot_test_interrupted_mid_tries_collects_only_what_is_missing(tmp_path
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_train_stopped_mid_epoch_resumes_from_its_checkpoint(
-    tmp_path, config_file, random_trials, sig
+    tmp_path, config_file, long_training, random_trials, sig
 ):
     out = tmp_path / "run"
     args = ["train", "--data", random_trials, "--out", out, "--quiet", "--config", config_file]
+    args += ["--config", long_training]
     verb = Verb(tmp_path, *args)
-    verb.wait_for(lambda: "epoch 1/8:" in verb.output(), "first epoch", timeout=300)
+    verb.wait_for(lambda: f"epoch 1/{EPOCHS}:" in verb.output(), "first epoch", timeout=300)
     verb.stop(sig)
     assert not (out / "model.pt").exists()
     assert sorted(p.name for p in out.iterdir()) == ["last.pt", "tensorboard"]
     stopped = load_checkpoint(out / "last.pt")
-    assert 1 <= stopped.epoch < 8
+    assert 1 <= stopped.epoch < EPOCHS
 
     again = run(*args)
-    assert f"epoch {stopped.epoch + 1}/8:" in again and f"epoch {stopped.epoch}/8:" not in again
+    assert f"epoch {stopped.epoch + 1}/{EPOCHS}:" in again
+    assert f"epoch {stopped.epoch}/{EPOCHS}:" not in again
     final = load_checkpoint(out / "model.pt")
-    assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
+    assert final.epoch == EPOCHS and final.history[: stopped.epoch] == stopped.history
 
 
 @pytest.mark.slow
-def test_stages_stopped_during_training_resumes_the_stage(tmp_path, config_file, random_trials):
+def test_stages_stopped_during_training_resumes_the_stage(
+    tmp_path, config_file, long_training, random_trials
+):
     out = tmp_path / "stages"
     args = ["stages", "--stages", "1", "--data", random_trials, "--out", out, "--quiet"]
-    args += ["--config", config_file]
+    args += ["--config", config_file, "--config", long_training]
     verb = Verb(tmp_path, *args)
     last = out / "stage-0" / "last.pt"
     verb.wait_for(last.exists, "stage 0's first checkpoint", timeout=300)
@@ -208,7 +223,7 @@ def test_stages_stopped_during_training_resumes_the_stage(tmp_path, config_file,
 
     run(*args)
     final = load_checkpoint(out / "stage-0" / "model.pt")
-    assert final.epoch == 8 and final.history[: stopped.epoch] == stopped.history
+    assert final.epoch == EPOCHS and final.history[: stopped.epoch] == stopped.history
 
 
 def untrained_model(path: Path, config_file: Path) -> Path:
