@@ -28,7 +28,8 @@ from supersize_grasp.config import load_config
 from supersize_grasp.msgs import camera_model, image_to_depth, image_to_rgb
 from supersize_grasp.nodes.grasp_scorer import GraspScorerNode
 from supersize_grasp.qos import LATCHED
-from tests.test_faults_scorer import CAMERA, TreeRunner, checkpoint
+from tests.test_faults_scorer import CAMERA, checkpoint
+from tests.tree_runner import TreeRunner
 
 Status = py_trees.common.Status
 W, H = 64, 48

@@ -32,7 +32,7 @@ from supersize_grasp.behaviors.trial import StartTrial
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from tests.test_faults_inputs import Camera, colour, depth, info, pose
-from tests.test_faults_scorer import TreeRunner
+from tests.tree_runner import TreeRunner
 
 pytestmark = pytest.mark.ros
 
