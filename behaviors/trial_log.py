@@ -11,7 +11,7 @@ import py_trees
 from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.config import Config
-from supersize_grasp.dataset.store import Trial
+from supersize_grasp.dataset.records import Trial
 
 from .robot import (
     READ,

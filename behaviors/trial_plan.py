@@ -206,7 +206,7 @@ def trial_record(
     score: float = math.nan,
     gripper_history: Sequence[tuple[float, float, float]] = (),
 ) -> dict:
-    """The fields of a :class:`~supersize_grasp.dataset.store.Trial` but its session and scene:
+    """The fields of a :class:`~supersize_grasp.dataset.records.Trial` but its session and scene:
     the one record of a trial, whichever path executed it."""
     t = config.trial
     x, y, theta = grasp

@@ -16,12 +16,8 @@ lose the last commits on power loss; a trial costs ~30 s of robot time, a fsync 
 between rename and commit leaves an unreferenced image, and one during a write a temporary file:
 the next writer deletes both when it opens the store. Images are written once per scene capture,
 never per patch, so the patch size can change after collection.
-
-Depth is kept as a 16-bit PNG of whole millimetres, as the Kinect v2 measures it: exact to the
-millimetre, NaN (no reading) as 0, and ~5x smaller than float32 (a 640x360 table scene: ~0.2 MB
-against 0.9 MB), so 50,000 trials fit on a laptop disk. Depth nearer than 1 mm or beyond 65.535 m
-is stored as no reading. Stores written before held ``.depth.npy`` float32 metres; they are still
-read (the file's suffix says which).
+(:mod:`.images` says how depth is kept.) Records and the values their fields may take are in
+:mod:`.records`; this module only keeps them.
 """
 
 from __future__ import annotations
@@ -30,39 +26,46 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import io
 import json
 import math
 import os
-import re
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .durable import TMP_SUFFIX, fsync_directory, fsync_file, temporary_name, write_durably
+from .images import ImageError, decode_depth, decode_rgb, encode_depth, encode_rgb, sha256_file
+from .records import (
+    ARMS,
+    LABELS,
+    OUTCOMES,
+    Session,
+    StoredScene,
+    Summary,
+    Tally,
+    Trial,
+    check_intrinsics,
+    check_pose,
+    check_session,
+    check_trial,
+    new_session_id,
+)
 
 FORMAT = "supersize_grasp.trial_store"
 SCHEMA_VERSION = 1
 DB_NAME = "trials.sqlite"
 LOCK_NAME = "writer.lock"
 SCENES_DIR = "scenes"
-ARMS = ("left", "right")
-OUTCOMES = ("success", "failure", "ik_failed", "aborted")
-LABELS = ("success", "failure")  # the only outcomes that are training labels
 ORPHAN_GRACE_S = 60.0  # a younger unreferenced image may be a scene another process is committing
-_QUATERNION_TOLERANCE = 1e-3
 _PAGE = 1000  # trials per query when iterating
 
-_SCHEMA = """
+_SCHEMA_TEMPLATE = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sessions (
     session_id TEXT PRIMARY KEY,
@@ -84,42 +87,48 @@ CREATE TABLE scenes (
     rgb_file TEXT NOT NULL, rgb_sha256 TEXT NOT NULL,
     depth_file TEXT NOT NULL, depth_sha256 TEXT NOT NULL
 );
-CREATE TABLE trials (
-    trial_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT NOT NULL REFERENCES sessions(session_id),
-    scene_id TEXT NOT NULL REFERENCES scenes(scene_id),
-    stage INTEGER NOT NULL,
-    arm TEXT NOT NULL,
-    chooser TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    roi_x INTEGER NOT NULL, roi_y INTEGER NOT NULL, roi_w INTEGER NOT NULL, roi_h INTEGER NOT NULL,
-    u REAL NOT NULL, v REAL NOT NULL,
-    angle REAL NOT NULL, angle_bin INTEGER NOT NULL,
-    gx REAL NOT NULL, gy REAL NOT NULL, gz REAL NOT NULL,
-    gqx REAL NOT NULL, gqy REAL NOT NULL, gqz REAL NOT NULL, gqw REAL NOT NULL,
-    force REAL NOT NULL,
-    gripper_position REAL NOT NULL,
-    gripper_history TEXT NOT NULL,
-    timings TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    object_id TEXT NOT NULL,
-    message TEXT NOT NULL,
-    score REAL,
-    stamp REAL NOT NULL
-);
+{trials_table}
 CREATE INDEX trials_by_stage ON trials(stage, arm);
 CREATE INDEX trials_by_scene ON trials(scene_id);
 """
+# The trials table, one entry per Trial field in the table's order: field, columns, SQL type. A
+# tuple field spreads over several columns; a mapping or a tuple of tuples is kept as JSON text.
+_TRIAL_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("trial_id", ("trial_id",), "INTEGER PRIMARY KEY AUTOINCREMENT"),
+    ("session_id", ("session_id",), "TEXT NOT NULL REFERENCES sessions(session_id)"),
+    ("scene_id", ("scene_id",), "TEXT NOT NULL REFERENCES scenes(scene_id)"),
+    ("stage", ("stage",), "INTEGER NOT NULL"),
+    ("arm", ("arm",), "TEXT NOT NULL"),
+    ("chooser", ("chooser",), "TEXT NOT NULL"),
+    ("outcome", ("outcome",), "TEXT NOT NULL"),
+    ("roi", ("roi_x", "roi_y", "roi_w", "roi_h"), "INTEGER NOT NULL"),
+    ("grasp_pixel", ("u", "v"), "REAL NOT NULL"),
+    ("angle", ("angle",), "REAL NOT NULL"),
+    ("angle_bin", ("angle_bin",), "INTEGER NOT NULL"),
+    ("grasp_position", ("gx", "gy", "gz"), "REAL NOT NULL"),
+    ("grasp_orientation", ("gqx", "gqy", "gqz", "gqw"), "REAL NOT NULL"),
+    ("force", ("force",), "REAL NOT NULL"),
+    ("gripper_position", ("gripper_position",), "REAL NOT NULL"),
+    ("gripper_history", ("gripper_history",), "TEXT NOT NULL"),
+    ("timings", ("timings",), "TEXT NOT NULL"),
+    ("seed", ("seed",), "INTEGER NOT NULL"),
+    ("object_id", ("object_id",), "TEXT NOT NULL"),
+    ("message", ("message",), "TEXT NOT NULL"),
+    ("score", ("score",), "REAL"),  # NULL: not scored (NaN in a Trial)
+    ("stamp", ("stamp",), "REAL NOT NULL"),
+)
+_JSON_FIELDS = ("gripper_history", "timings")
+_TRIAL_COLUMNS = ", ".join(c for _, columns, _ in _TRIAL_TABLE for c in columns)
+_SCHEMA = _SCHEMA_TEMPLATE.format(
+    trials_table="CREATE TABLE trials (\n"
+    + ",\n".join(f"    {c} {sql}" for _, columns, sql in _TRIAL_TABLE for c in columns)
+    + "\n);"
+)
 # One transaction (DDL is transactional in SQLite): a crash leaves no half schema.
 _INIT = (
     f"BEGIN IMMEDIATE;{_SCHEMA}"
     f"INSERT INTO meta VALUES ('format', '{FORMAT}');"
     f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
-)
-_TRIAL_COLUMNS = (
-    "trial_id, session_id, scene_id, stage, arm, chooser, outcome, roi_x, roi_y, roi_w, roi_h, "
-    "u, v, angle, angle_bin, gx, gy, gz, gqx, gqy, gqz, gqw, force, gripper_position, "
-    "gripper_history, timings, seed, object_id, message, score, stamp"
 )
 
 
@@ -145,99 +154,6 @@ class StoreBusyError(StoreError):
 
 class StoreFullError(StoreError):
     """The disk (or quota) holding the store is full; what was committed before stays intact."""
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One grasp trial. Only ``success`` and ``failure`` outcomes are labels for learning."""
-
-    session_id: str
-    scene_id: str
-    stage: int
-    arm: str
-    chooser: str
-    outcome: str
-    roi: tuple[int, int, int, int]  # x, y, w, h in scene pixels
-    grasp_pixel: tuple[float, float]  # u (column), v (row)
-    angle: float  # rad in [0, pi)
-    angle_bin: int
-    grasp_position: tuple[float, float, float]  # m, robot base frame
-    grasp_orientation: tuple[float, float, float, float]  # quaternion x, y, z, w
-    force: float  # % of max, after the lift
-    gripper_position: float  # % open, after the lift
-    gripper_history: tuple[tuple[float, float, float], ...] = ()  # (t, position, force)
-    timings: Mapping[str, float] = field(default_factory=dict)  # phase -> seconds
-    seed: int = 0
-    object_id: str = ""  # simulator ground truth; "" on the real robot
-    message: str = ""
-    score: float = math.nan  # chooser's graspability; NaN when not scored
-    stamp: float = 0.0  # s since the epoch, when the trial ended
-    trial_id: int | None = None  # assigned by the store
-
-    @property
-    def labelled(self) -> bool:
-        return self.outcome in LABELS
-
-    @property
-    def success(self) -> bool:
-        return self.outcome == "success"
-
-
-@dataclass(frozen=True)
-class Session:
-    session_id: str
-    robot: str
-    config_yaml: str
-    seed: int
-    notes: str
-    started: float
-    ended: float | None  # None: still running, or the process died
-
-
-@dataclass(frozen=True)
-class StoredScene:
-    """A scene capture as stored: the images the grasp patches are cut from, and the camera."""
-
-    scene_id: str
-    session_id: str
-    rgb: np.ndarray  # HxWx3 uint8, RGB order
-    depth: np.ndarray  # HxW float32, metres
-    intrinsics: dict[str, float]  # fx, fy, cx, cy, width, height
-    camera_pose: tuple[tuple[float, float, float], tuple[float, float, float, float]]
-    stamp: float
-
-
-@dataclass(frozen=True)
-class Tally:
-    labelled: int
-    successes: int
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / self.labelled if self.labelled else math.nan
-
-
-@dataclass(frozen=True)
-class Summary:
-    trials: int  # all outcomes
-    outcomes: dict[str, int]
-    overall: Tally  # over labelled trials
-    per_arm: dict[str, Tally]
-    per_object: dict[str, Tally]
-    per_stage: dict[int, Tally]
-    per_session: dict[str, Tally]
-    sessions: int
-    scenes: int
-
-
-_SESSION_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-
-
-def new_session_id(now: float | None = None) -> str:
-    """Sortable by start time, unique: ``20261125T164025-906f7c``."""
-    now = time.time() if now is None else now
-    stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{secrets.token_hex(3)}"
 
 
 class TrialStore:
@@ -317,15 +233,10 @@ class TrialStore:
         notes: str = "",
         session_id: str | None = None,
     ) -> str:
-        """A new collection session; its id (``new_session_id()`` unless given) sorts by time."""
-        _require(isinstance(robot, str) and robot, "robot", "a non-empty string")
-        _require(isinstance(config_yaml, str), "config_yaml", "a string")
-        _require(_is_int(seed) and 0 <= seed < 2**63, "seed", "an integer in [0, 2^63)")
-        _require(
-            session_id is None or _SESSION_ID.fullmatch(session_id) is not None,
-            "session_id",
-            "letters, digits, '-', '_' or 'T' (it names files)",
-        )
+        """A new collection session; its id (``new_session_id()`` unless given) sorts by time.
+
+        ``session_id`` names files: letters, digits, '-' and '_' only."""
+        check_session(robot, config_yaml, seed, session_id)
         now = time.time()
         session_id = session_id or new_session_id(now)
         with self._write() as conn:
@@ -341,7 +252,8 @@ class TrialStore:
             cursor = conn.execute(
                 "UPDATE sessions SET ended = ? WHERE session_id = ?", (time.time(), session_id)
             )
-            _require(cursor.rowcount == 1, "session_id", f"a known session (got {session_id!r})")
+            if cursor.rowcount != 1:
+                raise ValueError(f"session_id: expected a known session (got {session_id!r})")
 
     def add_scene(
         self,
@@ -355,21 +267,20 @@ class TrialStore:
     ) -> str:
         """Store one scene capture (images fsynced before the row commits); returns its id."""
         self._check_writable()
-        _require(
-            isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3,
-            "rgb",
-            "an HxWx3 uint8 array",
-        )
-        _require(rgb.shape[2] == 3 and rgb.size > 0, "rgb", "an HxWx3 uint8 array")
-        _require(
-            isinstance(depth, np.ndarray) and depth.dtype == np.float32,
-            "depth",
-            "a float32 array of metres",
-        )
-        _require(depth.shape == rgb.shape[:2], "depth", f"shape {rgb.shape[:2]} like rgb")
-        intr = _intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
-        position, orientation = _pose(camera_pose, "camera_pose")
-        _require(_finite(stamp), "stamp", "a finite time in s")
+        if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3):
+            raise ValueError(f"rgb: expected an HxWx3 uint8 array (got {_array_kind(rgb)})")
+        if rgb.shape[2] != 3 or rgb.size == 0:
+            raise ValueError(f"rgb: expected an HxWx3 uint8 array (got {_array_kind(rgb)})")
+        if not (isinstance(depth, np.ndarray) and depth.dtype == np.float32):
+            raise ValueError(
+                f"depth: expected a float32 array of metres (got {_array_kind(depth)})"
+            )
+        if depth.shape != rgb.shape[:2]:
+            raise ValueError(f"depth: expected shape {rgb.shape[:2]} like rgb (got {depth.shape})")
+        intr = check_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
+        position, orientation = check_pose(camera_pose, "camera_pose")
+        if not (isinstance(stamp, int | float | np.number) and math.isfinite(stamp)):
+            raise ValueError(f"stamp: expected a finite time in s (got {stamp!r})")
         if self._scalar("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)) is None:
             raise ValueError(f"session_id: unknown session {session_id!r}")
 
@@ -377,13 +288,13 @@ class TrialStore:
         folder = Path(SCENES_DIR, session_id)
         rgb_file = folder / f"{scene_id}.rgb.png"
         depth_file = folder / f"{scene_id}.depth.png"
-        ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise StoreError(f"{self.root}: OpenCV could not encode the RGB image as PNG")
-        depth_png = encode_depth(depth)
+        try:
+            png, depth_png = encode_rgb(rgb), encode_depth(depth)
+        except ImageError as e:
+            raise StoreError(f"{self.root}: {e}") from None
         written: list[Path] = []
         try:
-            rgb_sha = _write_image(self.root / rgb_file, png.tobytes(), written)
+            rgb_sha = _write_image(self.root / rgb_file, png, written)
             depth_sha = _write_image(self.root / depth_file, depth_png, written)
         except OSError as e:
             for path in written:  # unreferenced now: free their space at once
@@ -417,7 +328,7 @@ class TrialStore:
     def add_trial(self, record: Trial) -> int:
         """Validate and commit one trial; when this returns, the trial is durable."""
         self._check_writable()
-        values = _trial_row(record)
+        record = check_trial(record)
         with self._write() as conn:
             scene = conn.execute(
                 "SELECT session_id, width, height FROM scenes WHERE scene_id = ?",
@@ -431,9 +342,9 @@ class TrialStore:
                     f"not {record.session_id!r}"
                 )
             _check_in_image(record, width=scene[1], height=scene[2])
+            row = (None, *_trial_row(record))  # the store assigns trial_id
             cursor = conn.execute(
-                f"INSERT INTO trials ({_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 31)})",
-                (None, *values),
+                f"INSERT INTO trials ({_TRIAL_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
             )
             return int(cursor.lastrowid)
 
@@ -486,13 +397,13 @@ class TrialStore:
         depth_file, depth_sha = row[0][17:]
         rgb_bytes = self._read_file(rgb_file, rgb_sha if verify else None)
         depth_bytes = self._read_file(depth_file, depth_sha if verify else None)
-        bgr = cv2.imdecode(np.frombuffer(rgb_bytes, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise StoreDamagedError(f"{self.root / rgb_file}: not a readable PNG")
-        depth = decode_depth(self.root / depth_file, depth_bytes)
+        try:
+            rgb = decode_rgb(self.root / rgb_file, rgb_bytes)
+            depth = decode_depth(self.root / depth_file, depth_bytes)
+        except ImageError as e:
+            raise StoreDamagedError(str(e)) from None
         intrinsics = {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "width": width, "height": height}
         camera_pose = (tuple(pose[:3]), tuple(pose[3:]))
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         return StoredScene(scene_id, session_id, rgb, depth, intrinsics, camera_pose, stamp)
 
     def scene_bytes(self) -> int:
@@ -576,7 +487,7 @@ class TrialStore:
             for name, sha in (pairs[:2], pairs[2:]):
                 referenced.add(name)
                 try:
-                    actual = _sha256(self.root / name)
+                    actual = sha256_file(self.root / name)
                 except FileNotFoundError:
                     problems.append(f"{self.root / name}: missing (scene {scene_id})")
                     continue
@@ -777,32 +688,6 @@ def _disk_full(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
-def encode_depth(depth: np.ndarray) -> bytes:
-    """Depth in metres (float32, NaN = no reading) as a 16-bit PNG of whole millimetres."""
-    with np.errstate(invalid="ignore"):
-        millimetres = np.round(depth.astype(np.float64) * 1000.0)
-        valid = np.isfinite(millimetres) & (millimetres >= 1) & (millimetres <= 65535)
-    ok, png = cv2.imencode(".png", np.where(valid, millimetres, 0).astype(np.uint16))
-    if not ok:
-        raise StoreError("OpenCV could not encode the depth image as a 16-bit PNG")
-    return png.tobytes()
-
-
-def decode_depth(path: Path, data: bytes) -> np.ndarray:
-    """float32 metres (NaN = no reading) from a stored depth file, either format."""
-    if path.suffix == ".npy":  # stores written before depth PNGs
-        try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as e:
-            raise StoreDamagedError(f"{path}: not a readable .npy: {e}") from e
-    millimetres = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if millimetres is None or millimetres.dtype != np.uint16 or millimetres.ndim != 2:
-        raise StoreDamagedError(f"{path}: not a readable 16-bit depth PNG")
-    depth = millimetres.astype(np.float32) / np.float32(1000.0)
-    depth[millimetres == 0] = np.nan
-    return depth
-
-
 def _write_image(path: Path, data: bytes, written: list[Path]) -> str:
     """``path`` written durably and added to ``written``; its sha256."""
     write_durably(path, data)
@@ -810,150 +695,52 @@ def _write_image(path: Path, data: bytes, written: list[Path]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _require(ok: bool, name: str, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"{name}: expected {expected}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _finite(value: Any) -> bool:
-    return (
-        isinstance(value, int | float | np.number)
-        and not isinstance(value, bool)
-        and (math.isfinite(value))
-    )
-
-
-def _floats(value: Any, n: int, name: str) -> tuple[float, ...]:
-    ok = isinstance(value, Sequence | np.ndarray) and len(value) == n
-    _require(ok and all(_finite(x) for x in value), name, f"{n} finite numbers")
-    return tuple(float(x) for x in value)
-
-
-def _pose(
-    pose: Any, name: str
-) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
-    _require(isinstance(pose, Sequence) and len(pose) == 2, name, "(position xyz, quaternion xyzw)")
-    position = _floats(pose[0], 3, f"{name} position")
-    orientation = _quaternion(pose[1], f"{name} orientation")
-    return position, orientation  # type: ignore[return-value]
-
-
-def _quaternion(value: Any, name: str) -> tuple[float, ...]:
-    q = _floats(value, 4, name)
-    norm = math.sqrt(sum(x * x for x in q))
-    _require(abs(norm - 1.0) < _QUATERNION_TOLERANCE, name, f"a unit quaternion (norm {norm:.4g})")
-    return q
-
-
-def _intrinsics(intrinsics: Any, width: int, height: int) -> dict[str, Any]:
-    _require(isinstance(intrinsics, Mapping), "intrinsics", "a mapping fx, fy, cx, cy, w, h")
-    out: dict[str, Any] = {}
-    for key in ("fx", "fy", "cx", "cy", "width", "height"):
-        value = intrinsics.get(key)
-        _require(_finite(value), f"intrinsics.{key}", "a finite number")
-        out[key] = float(value)
-    _require(out["fx"] > 0 and out["fy"] > 0, "intrinsics.fx", "positive focal lengths")
-    _require(
-        (out["width"], out["height"]) == (width, height),
-        "intrinsics.width",
-        f"the image size {width}x{height}",
-    )
-    out["width"], out["height"] = width, height
-    return out
-
-
-def _trial_row(t: Trial) -> tuple:
-    """The row of a trial, after checking every field (errors name the field)."""
-    _require(isinstance(t, Trial), "record", "a Trial")
-    _require(isinstance(t.session_id, str) and t.session_id, "session_id", "a session id")
-    _require(isinstance(t.scene_id, str) and t.scene_id, "scene_id", "a scene id")
-    _require(_is_int(t.stage) and t.stage >= 0, "stage", "an integer >= 0")
-    _require(t.arm in ARMS, "arm", f"one of {ARMS} (got {t.arm!r})")
-    _require(isinstance(t.chooser, str) and t.chooser, "chooser", "a non-empty string")
-    _require(t.outcome in OUTCOMES, "outcome", f"one of {OUTCOMES} (got {t.outcome!r})")
-    ok = isinstance(t.roi, Sequence) and len(t.roi) == 4 and all(_is_int(x) for x in t.roi)
-    _require(
-        ok and min(t.roi[:2]) >= 0 and min(t.roi[2:]) > 0, "roi", "integers x, y >= 0, w, h > 0"
-    )
-    u, v = _floats(t.grasp_pixel, 2, "grasp_pixel")
-    _require(
-        _finite(t.angle) and 0.0 <= t.angle < math.pi, "angle", f"rad in [0, pi) (got {t.angle})"
-    )
-    _require(_is_int(t.angle_bin) and t.angle_bin >= 0, "angle_bin", "an integer >= 0")
-    position = _floats(t.grasp_position, 3, "grasp_position")
-    orientation = _quaternion(t.grasp_orientation, "grasp_orientation")
-    _require(_finite(t.force), "force", "a finite number (%)")
-    _require(_finite(t.gripper_position), "gripper_position", "a finite number (%)")
-    history = [_floats(s, 3, "gripper_history") for s in t.gripper_history]
-    _require(isinstance(t.timings, Mapping), "timings", "a mapping phase -> seconds")
-    timings = {}
-    for phase, seconds in t.timings.items():
-        _require(isinstance(phase, str) and _finite(seconds), "timings", "phase names -> seconds")
-        timings[phase] = float(seconds)
-    _require(_is_int(t.seed) and 0 <= t.seed < 2**63, "seed", "an integer in [0, 2^63)")
-    _require(isinstance(t.object_id, str), "object_id", "a string")
-    _require(isinstance(t.message, str), "message", "a string")
-    score_ok = isinstance(t.score, int | float | np.number) and not math.isinf(t.score)
-    _require(score_ok, "score", "a finite number or NaN")
-    _require(_finite(t.stamp), "stamp", "a finite time in s")
-    score = None if math.isnan(t.score) else float(t.score)
-    return (
-        t.session_id, t.scene_id, int(t.stage), t.arm, t.chooser, t.outcome,
-        *(int(x) for x in t.roi), u, v, float(t.angle), int(t.angle_bin), *position, *orientation,
-        float(t.force), float(t.gripper_position), json.dumps(history), json.dumps(timings),
-        int(t.seed), t.object_id, t.message, score, float(t.stamp),
-    )  # fmt: skip
+def _array_kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    return type(value).__name__
 
 
 def _check_in_image(t: Trial, width: int, height: int) -> None:
     x, y, w, h = t.roi
-    _require(x + w <= width and y + h <= height, "roi", f"inside the {width}x{height} scene")
+    if x + w > width or y + h > height:
+        raise ValueError(f"roi: expected inside the {width}x{height} scene (got {t.roi})")
     u, v = t.grasp_pixel
-    _require(
-        0 <= u < width and 0 <= v < height, "grasp_pixel", f"inside the {width}x{height} scene"
-    )
+    if not (0 <= u < width and 0 <= v < height):
+        raise ValueError(
+            f"grasp_pixel: expected inside the {width}x{height} scene (got {t.grasp_pixel})"
+        )
 
 
-def _trial_from_row(row: tuple) -> Trial:
-    (trial_id, session_id, scene_id, stage, arm, chooser, outcome, rx, ry, rw, rh, u, v, angle,
-     angle_bin, gx, gy, gz, qx, qy, qz, qw, force, gripper_position, history, timings, seed,
-     object_id, message, score, stamp) = row  # fmt: skip
-    return Trial(
-        session_id=session_id,
-        scene_id=scene_id,
-        stage=stage,
-        arm=arm,
-        chooser=chooser,
-        outcome=outcome,
-        roi=(rx, ry, rw, rh),
-        grasp_pixel=(u, v),
-        angle=angle,
-        angle_bin=angle_bin,
-        grasp_position=(gx, gy, gz),
-        grasp_orientation=(qx, qy, qz, qw),
-        force=force,
-        gripper_position=gripper_position,
-        gripper_history=tuple(tuple(s) for s in json.loads(history)),
-        timings=json.loads(timings),
-        seed=seed,
-        object_id=object_id,
-        message=message,
-        score=math.nan if score is None else score,
-        stamp=stamp,
-        trial_id=trial_id,
-    )
+def _trial_row(t: Trial) -> tuple:
+    """The row of a checked trial, without its ``trial_id``, in ``_TRIAL_COLUMNS`` order."""
+    row: list[Any] = []
+    for name, columns, _ in _TRIAL_TABLE[1:]:
+        value = getattr(t, name)
+        if name in _JSON_FIELDS:
+            row.append(json.dumps(value))
+        elif len(columns) > 1:
+            row.extend(value)
+        else:
+            row.append(None if isinstance(value, float) and math.isnan(value) else value)
+    return tuple(row)
+
+
+def _trial_from_row(row: Sequence[Any]) -> Trial:
+    values: dict[str, Any] = {}
+    i = 0
+    for name, columns, _ in _TRIAL_TABLE:
+        n = len(columns)
+        value = tuple(row[i : i + n]) if n > 1 else row[i]
+        i += n
+        if name == "gripper_history":
+            value = tuple(tuple(sample) for sample in json.loads(value))
+        elif name == "timings":
+            value = json.loads(value)
+        elif name == "score" and value is None:
+            value = math.nan
+        values[name] = value
+    return Trial(**values)
 
 
 def _filters(
@@ -972,9 +759,10 @@ def _filters(
         params.extend(values)
 
     if stage is not None:
-        one_of("stage", [stage] if _is_int(stage) else stage)
+        one_of("stage", [stage] if isinstance(stage, int | np.integer) else stage)
     if arm is not None:
-        _require(arm in ARMS, "arm", f"one of {ARMS} (got {arm!r})")
+        if arm not in ARMS:
+            raise ValueError(f"arm: expected one of {ARMS} (got {arm!r})")
         one_of("arm", [arm])
     if labelled_only:
         one_of("outcome", LABELS)

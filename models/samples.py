@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from supersize_grasp.config.learning import LearningConfig
-from supersize_grasp.dataset.store import Trial, TrialStore
+from supersize_grasp.dataset.records import Trial
+from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
 
 from .patches import SQRT2, cut_context, image_angle, image_angle_bin, patch_side_px

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .config import Config, overlay
-from .dataset.store import new_session_id
+from .dataset.records import new_session_id
 from .graph import clear_table_graph, collect_graph
 from .launcher import GraphProcess
 

@@ -19,17 +19,16 @@ import numpy as np
 import pytest
 
 from supersize_grasp.cli import main as cli_main
+from supersize_grasp.dataset.images import decode_depth, encode_depth
+from supersize_grasp.dataset.records import Trial
 from supersize_grasp.dataset.store import (
     DB_NAME,
     NotAStoreError,
     StoreBusyError,
     StoreDamagedError,
     StoreVersionError,
-    Trial,
     TrialStore,
     check_store,
-    decode_depth,
-    encode_depth,
 )
 
 W, H = 64, 48
@@ -488,3 +487,13 @@ def test_a_store_with_float32_npy_depth_is_still_read(tmp_path):
     with TrialStore.open(tmp_path / "s", readonly=True) as store:
         assert store.check_integrity() == []
         assert np.array_equal(store.scene(scene_id).depth, depth, equal_nan=True)
+
+
+def test_the_trials_table_holds_every_trial_field():
+    """One column list (``_TRIAL_TABLE``) makes the schema, the insert and the read-back."""
+    from dataclasses import fields
+
+    from supersize_grasp.dataset import store as store_module
+
+    table = [name for name, _, _ in store_module._TRIAL_TABLE]
+    assert sorted(table) == sorted(f.name for f in fields(Trial)) and table[0] == "trial_id"

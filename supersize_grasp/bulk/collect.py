@@ -31,7 +31,8 @@ from supersize_grasp.behaviors.trial_plan import (
     trial_record,
 )
 from supersize_grasp.config import Config, to_yaml
-from supersize_grasp.dataset.store import Trial, TrialStore
+from supersize_grasp.dataset.records import Trial
+from supersize_grasp.dataset.store import TrialStore
 
 from .trial import capture, run_grasp_trial
 
