@@ -453,7 +453,13 @@ class SimulatedBaxter(Node):
             self.world.close()  # GL contexts belong to the thread that made them
 
     def _take_commands(self) -> None:
-        """Every joint and gripper command that arrived, in order, queued for this period."""
+        """Every joint and gripper command that arrived, in order, queued for this period.
+
+        Taken the way rclpy's own ``wait_for_message`` takes a message (``handle.take_message``),
+        not with an executor's ``spin_once(timeout_sec=0)``: measured here, that costs 158 us a
+        call with nothing to take against 6.5 us for taking from all four subscriptions, and the
+        physics loop asks once every control period.
+        """
         for subscription in self._control.subscriptions:
             while True:
                 with subscription.handle:
