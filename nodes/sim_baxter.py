@@ -62,10 +62,12 @@ from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.msgs import (
+    camera_info,
     camera_model,
     candidate_pixels,
     check_inside,
     depth_to_image,
+    endpoint_state,
     pose_message,
     rgb_to_image,
 )
@@ -499,18 +501,11 @@ class SimulatedBaxter(Node):
                 continue
             arm = world.arm(side)
             pose = arm.endpoint_pose()
-            linear, angular = arm.endpoint_twist()
-            force, torque = arm.endpoint_wrench()
             msg = EndpointState()
             msg.header.stamp, msg.header.frame_id = t, self.config.robot.base_frame
-            p, o = msg.pose.position, msg.pose.orientation
-            p.x, p.y, p.z = (float(v) for v in pose.position)
-            o.x, o.y, o.z, o.w = (float(v) for v in pose.orientation)
-            tw, wr = msg.twist, msg.wrench
-            tw.linear.x, tw.linear.y, tw.linear.z = (float(v) for v in linear)
-            tw.angular.x, tw.angular.y, tw.angular.z = (float(v) for v in angular)
-            wr.force.x, wr.force.y, wr.force.z = (float(v) for v in force)
-            wr.torque.x, wr.torque.y, wr.torque.z = (float(v) for v in torque)
+            endpoint_state(
+                msg, pose.position, pose.orientation, arm.endpoint_twist(), arm.endpoint_wrench()
+            )
             self.endpoint_pubs[side].publish(msg)
 
     def _gripper_flags(self, side: str) -> tuple:
@@ -584,16 +579,9 @@ class SimulatedBaxter(Node):
         """The full HD image's size and intrinsics with the rendered crop as its ``roi``."""
         cam = self.world.config.camera
         x, y, width, height = cam.crop_window
-        cx, cy = crop.cx + x, crop.cy + y
-        info = CameraInfo(height=cam.height, width=cam.width, distortion_model="plumb_bob")
-        info.d = [0.0] * 5
-        info.k = [crop.fx, 0.0, cx, 0.0, crop.fy, cy, 0.0, 0.0, 1.0]
-        info.r = np.eye(3).reshape(-1).tolist()
-        info.p = [crop.fx, 0.0, cx, 0.0, 0.0, crop.fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
-        if (width, height) != (cam.width, cam.height):
-            info.roi.x_offset, info.roi.y_offset = x, y
-            info.roi.width, info.roi.height = width, height
-        return info
+        full = CameraIntrinsics(crop.fx, crop.fy, crop.cx + x, crop.cy + y, cam.width, cam.height)
+        cropped = (width, height) != (cam.width, cam.height)
+        return camera_info(full, roi=(x, y, width, height) if cropped else None)
 
     def _publish_cameras(self, now: float) -> None:
         frame = self.world.render_head_camera()

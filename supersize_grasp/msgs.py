@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from baxter_core_msgs.msg import EndpointState
 from geometry_msgs.msg import Pose
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -155,8 +156,34 @@ def pose_message(position, rotation: np.ndarray) -> Pose:
     return pose
 
 
-def camera_info(camera: CameraModel) -> CameraInfo:
-    """The ``CameraInfo`` of a camera model's image (size and intrinsics, no crop)."""
-    info = CameraInfo(width=camera.width, height=camera.height)
-    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
+def camera_info(intrinsics, roi: tuple[int, int, int, int] | None = None) -> CameraInfo:
+    """The ``CameraInfo`` of an undistorted pinhole image (a ``CameraModel`` or intrinsics).
+
+    With ``roi`` (x, y, width, height in these pixels) the image sent is that crop of it, as
+    :func:`camera_model` reads it back.
+    """
+    fx, fy, cx, cy = (float(intrinsics.fx), float(intrinsics.fy), intrinsics.cx, intrinsics.cy)
+    info = CameraInfo(
+        width=int(intrinsics.width), height=int(intrinsics.height), distortion_model="plumb_bob"
+    )
+    info.d = [0.0] * 5
+    info.k = [fx, 0.0, float(cx), 0.0, fy, float(cy), 0.0, 0.0, 1.0]
+    info.r = np.eye(3).reshape(-1).tolist()
+    info.p = [fx, 0.0, float(cx), 0.0, 0.0, fy, float(cy), 0.0, 0.0, 0.0, 1.0, 0.0]
+    if roi is not None:
+        info.roi.x_offset, info.roi.y_offset, info.roi.width, info.roi.height = roi
     return info
+
+
+def endpoint_state(msg: EndpointState, position, orientation, twist, wrench) -> EndpointState:
+    """``msg`` filled with an arm's endpoint pose (xyz, quaternion xyzw), twist and wrench."""
+    p, o = msg.pose.position, msg.pose.orientation
+    p.x, p.y, p.z = (float(v) for v in position)
+    o.x, o.y, o.z, o.w = (float(v) for v in orientation)
+    (linear, angular), (force, torque) = twist, wrench
+    tw, wr = msg.twist, msg.wrench
+    tw.linear.x, tw.linear.y, tw.linear.z = (float(v) for v in linear)
+    tw.angular.x, tw.angular.y, tw.angular.z = (float(v) for v in angular)
+    wr.force.x, wr.force.y, wr.force.z = (float(v) for v in force)
+    wr.torque.x, wr.torque.y, wr.torque.z = (float(v) for v in torque)
+    return msg
