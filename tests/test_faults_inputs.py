@@ -12,11 +12,9 @@ import numpy as np
 import py_trees
 import pytest
 import rclpy
-from geometry_msgs.msg import Pose, PoseStamped
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.behaviors.learned import check_answer, scene_request
@@ -27,38 +25,10 @@ from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from supersize_grasp.msgs import camera_model, image_to_depth, image_to_rgb
 from supersize_grasp.nodes.grasp_scorer import GraspScorerNode
-from supersize_grasp.qos import LATCHED
-from tests.test_faults_scorer import CAMERA, checkpoint
+from tests.fakes import CAMERA, Camera, H, W, checkpoint, colour, depth, info, pose
 from tests.tree_runner import TreeRunner
 
 Status = py_trees.common.Status
-W, H = 64, 48
-
-
-def colour(encoding="rgb8", width=W, height=H, step=None, data=None) -> Image:
-    step = width * 3 if step is None else step
-    data = bytes(step * height) if data is None else data
-    return Image(width=width, height=height, encoding=encoding, step=step, data=data)
-
-
-def depth(encoding="16UC1", width=W, height=H) -> Image:
-    return Image(
-        width=width,
-        height=height,
-        encoding=encoding,
-        step=width * 2,
-        data=bytes(width * height * 2),
-    )
-
-
-def info(width=W, height=H, fx=50.0) -> CameraInfo:
-    return CameraInfo(width=width, height=height, k=[fx, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0])
-
-
-def pose(x=0.2, qw=1.0) -> Pose:
-    p = Pose()
-    p.position.x, p.position.z, p.orientation.w = x, 0.9, qw
-    return p
 
 
 @pytest.mark.parametrize(
@@ -189,27 +159,6 @@ def test_the_scorer_refuses_hostile_requests_and_goes_on(tmp_path):
         scorer.destroy_node()
         client_node.destroy_node()
         rclpy.shutdown()
-
-
-class Camera:
-    """A broken camera driver: publishes whatever frame it is given on the Kinect topics."""
-
-    def __init__(self, node: Node, config) -> None:
-        c = config.camera
-        self.node = node
-        self.rgb = node.create_publisher(Image, c.image_topic, qos_profile_sensor_data)
-        self.depth = node.create_publisher(Image, c.depth_topic, qos_profile_sensor_data)
-        self.info = node.create_publisher(CameraInfo, c.info_topic, qos_profile_sensor_data)
-        self.pose = node.create_publisher(PoseStamped, c.pose_topic, LATCHED)
-
-    def send(self, rgb: Image, depth_image: Image, camera_info: CameraInfo, camera_pose: Pose):
-        stamp = self.node.get_clock().now().to_msg()
-        for msg in (rgb, depth_image, camera_info):
-            msg.header.stamp = stamp
-        self.pose.publish(PoseStamped(pose=camera_pose))
-        self.rgb.publish(rgb)
-        self.depth.publish(depth_image)
-        self.info.publish(camera_info)
 
 
 def test_the_capture_drops_bad_frames_and_takes_the_next_good_one(capfd):

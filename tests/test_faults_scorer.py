@@ -5,7 +5,6 @@ small py_trees tree ticked by an rclpy timer, LogTrial writing to a real trial s
 and regions that the capture and region finder would write are put on the blackboard by the test.
 """
 
-import math
 import os
 import signal
 from pathlib import Path
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import py_trees
 import pytest
-import torch
 
 from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
 from supersize_grasp.behaviors.regions import Region
@@ -23,27 +21,13 @@ from supersize_grasp.behaviors.trial_log import LogTrial, TrialLog
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
-from supersize_grasp.geometry import CameraModel
 from supersize_grasp.graph import NodeSpec
 from supersize_grasp.launcher import GraphProcess
-from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
-from supersize_grasp.models.network import GraspNet
+from tests.fakes import CAMERA, checkpoint
 from tests.tree_runner import TreeRunner
 
-TILT = math.radians(55)
-ROTATION = np.array(
-    [[0, -math.sin(TILT), math.cos(TILT)], [-1, 0, 0], [0, -math.cos(TILT), -math.sin(TILT)]]
-)
-CAMERA = CameraModel(355.0, 355.0, 319.5, 179.5, 640, 360, np.array([0.2, 0.0, 0.95]), ROTATION)
 SERVICE = "/grasp_scorer/score"
 Status = py_trees.common.Status
-
-
-def checkpoint(path, config) -> str:
-    torch.manual_seed(0)
-    learning = config.learning.model_dump(mode="json")
-    save_checkpoint(path, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
-    return str(path)
 
 
 def scorer(config, model: str, fast: bool) -> GraphProcess:

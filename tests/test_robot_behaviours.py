@@ -31,7 +31,7 @@ from supersize_grasp.behaviors.ros.exceptions import TimedOutError
 from supersize_grasp.behaviors.trial import StartTrial
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
-from tests.test_faults_inputs import Camera, colour, depth, info, pose
+from tests.fakes import Camera, colour, depth, info, pose
 from tests.tree_runner import TreeRunner
 
 pytestmark = pytest.mark.ros

@@ -10,7 +10,7 @@ import pytest
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.simulator.world import BaxterWorld
-from tests.simulator.test_objects import _cube_obj
+from tests.fakes import cube_obj
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 
@@ -20,8 +20,8 @@ def two_meshes(tmp_path) -> Path:
     """A scanned-looking set: two OBJ meshes in metres, 3 cm and 5 cm cubes."""
     folder = tmp_path / "held_out"
     folder.mkdir()
-    (folder / "small.obj").write_text(_cube_obj(0.03))
-    (folder / "large.obj").write_text(_cube_obj(0.05))
+    (folder / "small.obj").write_text(cube_obj(0.03))
+    (folder / "large.obj").write_text(cube_obj(0.05))
     return folder
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from supersize_grasp.config.objects import GRIPPER_MAX_OPENING, ObjectSetConfig
 from supersize_grasp.simulator.objects import ObjectLibrary, ObjectModel, ObjectSetError
+from tests.fakes import cube_obj
 
 pytest.importorskip("pybullet_data")
 
@@ -142,21 +143,13 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
         ObjectSetConfig(unknown_key=1)
 
 
-def _cube_obj(size: float, offset: tuple[float, float, float] = (0, 0, 0), first: int = 1) -> str:
-    corners = [(x, y, z) for x in (0, size) for y in (0, size) for z in (0, size)]
-    lines = [f"v {x + offset[0]} {y + offset[1]} {z + offset[2]}" for x, y, z in corners]
-    quads = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
-    lines += ["f " + " ".join(str(i + first - 1) for i in q) for q in quads]
-    return "\n".join(lines) + "\n"
-
-
 def test_folder_of_two_obj_files(tmp_path: Path) -> None:
     folder = tmp_path / "my_objects"
     folder.mkdir()
-    (folder / "block0.obj").write_text(_cube_obj(0.04))
+    (folder / "block0.obj").write_text(cube_obj(0.04))
     # an L shape in two convex groups; 'o' lines start the pieces
     (folder / "ell.obj").write_text(
-        "o leg\n" + _cube_obj(0.03) + "o foot\n" + _cube_obj(0.03, (0.03, 0, 0), first=9)
+        "o leg\n" + cube_obj(0.03) + "o foot\n" + cube_obj(0.03, (0.03, 0, 0), first=9)
     )
     (folder / "broken.obj").write_text("v nan nan nan\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\n")
     cfg = ObjectSetConfig(folder=str(folder), cache_dir=tmp_path / "cache")

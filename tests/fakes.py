@@ -1,0 +1,88 @@
+"""Stand-ins the tests share: a camera driver that publishes whatever it is given, the messages
+of a broken one, an untrained checkpoint, and the OBJ text of a cube.
+"""
+
+import math
+
+import numpy as np
+import torch
+from geometry_msgs.msg import Pose, PoseStamped
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+
+from supersize_grasp.geometry import CameraModel
+from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
+from supersize_grasp.models.network import GraspNet
+from supersize_grasp.qos import LATCHED
+
+W, H = 64, 48
+
+
+def colour(encoding="rgb8", width=W, height=H, step=None, data=None) -> Image:
+    step = width * 3 if step is None else step
+    data = bytes(step * height) if data is None else data
+    return Image(width=width, height=height, encoding=encoding, step=step, data=data)
+
+
+def depth(encoding="16UC1", width=W, height=H) -> Image:
+    return Image(
+        width=width,
+        height=height,
+        encoding=encoding,
+        step=width * 2,
+        data=bytes(width * height * 2),
+    )
+
+
+def info(width=W, height=H, fx=50.0) -> CameraInfo:
+    return CameraInfo(width=width, height=height, k=[fx, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0])
+
+
+def pose(x=0.2, qw=1.0) -> Pose:
+    p = Pose()
+    p.position.x, p.position.z, p.orientation.w = x, 0.9, qw
+    return p
+
+
+class Camera:
+    """A broken camera driver: publishes whatever frame it is given on the Kinect topics."""
+
+    def __init__(self, node: Node, config) -> None:
+        c = config.camera
+        self.node = node
+        self.rgb = node.create_publisher(Image, c.image_topic, qos_profile_sensor_data)
+        self.depth = node.create_publisher(Image, c.depth_topic, qos_profile_sensor_data)
+        self.info = node.create_publisher(CameraInfo, c.info_topic, qos_profile_sensor_data)
+        self.pose = node.create_publisher(PoseStamped, c.pose_topic, LATCHED)
+
+    def send(self, rgb: Image, depth_image: Image, camera_info: CameraInfo, camera_pose: Pose):
+        stamp = self.node.get_clock().now().to_msg()
+        for msg in (rgb, depth_image, camera_info):
+            msg.header.stamp = stamp
+        self.pose.publish(PoseStamped(pose=camera_pose))
+        self.rgb.publish(rgb)
+        self.depth.publish(depth_image)
+        self.info.publish(camera_info)
+
+
+TILT = math.radians(55)  # the head camera looks down at the table
+ROTATION = np.array(
+    [[0, -math.sin(TILT), math.cos(TILT)], [-1, 0, 0], [0, -math.cos(TILT), -math.sin(TILT)]]
+)
+CAMERA = CameraModel(355.0, 355.0, 319.5, 179.5, 640, 360, np.array([0.2, 0.0, 0.95]), ROTATION)
+
+
+def checkpoint(path, config) -> str:
+    torch.manual_seed(0)
+    learning = config.learning.model_dump(mode="json")
+    save_checkpoint(path, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
+    return str(path)
+
+
+def cube_obj(size: float, offset: tuple[float, float, float] = (0, 0, 0), first: int = 1) -> str:
+    corners = [(x, y, z) for x in (0, size) for y in (0, size) for z in (0, size)]
+    lines = [f"v {x + offset[0]} {y + offset[1]} {z + offset[2]}" for x, y, z in corners]
+    quads = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
+    lines += ["f " + " ".join(str(i + first - 1) for i in q) for q in quads]
+    return "\n".join(lines) + "\n"
