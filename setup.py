@@ -28,6 +28,7 @@ setup(
     package_dir=package_dir,
     package_data={
         f"{PACKAGE}.config": ["*.yaml", "*.xml"],
+        f"{PACKAGE}.models": ["weights/*.pt"],
         f"{PACKAGE}.simulator": ["assets/**/*"],
         f"{PACKAGE}.viewer": ["static/*"],
     },

@@ -7,6 +7,7 @@ fsynced, so that after ``kill -9`` or a power cut a name holds the whole file or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -56,3 +57,12 @@ def write_durably(path: Path, data: bytes | memoryview) -> None:
             e.filename = str(path)
         raise
     fsync_directory(path.parent)
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in blocks (scene images, shipped weights)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

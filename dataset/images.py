@@ -8,7 +8,6 @@ before held ``.depth.npy`` float32 metres; they are still read (the file's suffi
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -59,11 +58,3 @@ def decode_depth(path: Path, data: bytes) -> np.ndarray:
     depth = millimetres.astype(np.float32) / np.float32(1000.0)
     depth[millimetres == 0] = np.nan
     return depth
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -39,8 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from .durable import TMP_SUFFIX, fsync_directory, fsync_file, temporary_name, write_durably
-from .images import ImageError, decode_depth, decode_rgb, encode_depth, encode_rgb, sha256_file
+from .durable import (
+    TMP_SUFFIX,
+    fsync_directory,
+    fsync_file,
+    sha256_file,
+    temporary_name,
+    write_durably,
+)
+from .images import ImageError, decode_depth, decode_rgb, encode_depth, encode_rgb
 from .records import (
     ARMS,
     LABELS,

@@ -18,6 +18,7 @@ import torch
 from supersize_grasp.dataset.durable import TMP_SUFFIX, write_durably
 
 from .network import GraspNet
+from .weights import WeightsError, resolve_model
 
 FORMAT = "supersize_grasp.grasp_net"
 VERSION = 1
@@ -90,9 +91,18 @@ _REQUIRED = {
 }
 
 
+def checkpoint_file(model: str | Path) -> Path:
+    """The file of ``model``: a path, or the name of shipped weights such as ``default``."""
+    try:
+        return resolve_model(model)
+    except WeightsError as e:
+        raise CheckpointError(str(e)) from None
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and validate a checkpoint; any problem is a ``CheckpointError`` naming the file."""
-    path = Path(path)
+    """Read and validate a checkpoint (a file, or the name of shipped weights); any problem is
+    a ``CheckpointError`` naming the file."""
+    path = checkpoint_file(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:

@@ -26,7 +26,7 @@ from torch import nn
 
 from supersize_grasp.geometry import CameraModel
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, checkpoint_file, load_checkpoint
 from .network import GraspNet, normalise
 from .patches import bin_centre, patch_side_px, table_angle
 from .scores import GraspScores
@@ -87,7 +87,7 @@ class GraspScorer:
 
     @classmethod
     def load(cls, path: str | Path) -> GraspScorer:
-        path = Path(path)
+        path = checkpoint_file(path)
         checkpoint = load_checkpoint(path)
         return cls(checkpoint, hashlib.sha256(path.read_bytes()).hexdigest()[:16])
 

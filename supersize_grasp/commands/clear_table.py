@@ -18,7 +18,12 @@ from supersize_grasp import test_objects
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", type=Path, help="grasp-network checkpoint (learning.checkpoint)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="grasp-network checkpoint file, or shipped weights by name: default "
+        "(learning.checkpoint)",
+    )
     parser.add_argument("--objects", type=int, default=10, help="objects on the table")
     parser.add_argument("--split", choices=("train", "novel"), default="novel")
     parser.add_argument("--runs", type=int, default=1, help="clutters to clear, one after another")

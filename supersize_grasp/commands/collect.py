@@ -31,7 +31,11 @@ def add_arguments(parser) -> None:
         help="random: the paper's random trials; sample/greedy: the --model chooses the grasps; "
         "oracle: the simulator's ground truth does (the ceiling)",
     )
-    parser.add_argument("--model", type=Path, help="grasp-network checkpoint for --policy")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="grasp-network checkpoint for --policy (a file, or shipped weights: default)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

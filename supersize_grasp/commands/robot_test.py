@@ -28,7 +28,12 @@ POLICIES = ("oracle", "greedy", "sample", "random")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", type=Path, help="grasp-network checkpoint (learning.checkpoint)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="grasp-network checkpoint file, or shipped weights by name: default "
+        "(learning.checkpoint)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder of the stores and report")
     parser.add_argument("--tries", type=int, default=150, help="labelled tries per policy and set")
     parser.add_argument(
