@@ -58,6 +58,31 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# The ROS 1 message toolchain (Debian's genpy and the std/geometry/sensor definitions, for
+# Debian's /usr/bin/python3): tests/test_ros1_pairing.py generates the Baxter SDK's ROS 1 classes
+# and pairs them with ours as ros1_bridge would. Needed by the tests, so missing it is an error.
+ROS1_DEBS=(python3-genpy python3-genmsg ros-std-msgs ros-geometry-msgs ros-sensor-msgs)
+ros1_toolchain() {
+  [[ -f /usr/lib/genpy/genmsg_py.py && -d /usr/share/sensor_msgs/msg && -d /usr/share/geometry_msgs/msg \
+    && -d /usr/share/std_msgs/msg ]] && /usr/bin/python3 -I -c 'import genpy, genmsg' 2>/dev/null
+}
+if ! ros1_toolchain; then
+  APT_LOG=$(mktemp)
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing the ROS 1 message generators for the ros1_bridge pairing test (apt)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${ROS1_DEBS[@]}"; } \
+      >"$APT_LOG" 2>&1 || true
+  fi
+  if ! ros1_toolchain; then
+    cat "$APT_LOG" >&2
+    echo "error: the ROS 1 message toolchain is missing and could not be installed with apt" \
+      "(needs root and Debian/Ubuntu's apt-get): run 'sudo apt-get install ${ROS1_DEBS[*]}'" \
+      "and set up again" >&2
+    exit 1
+  fi
+  rm -f "$APT_LOG"
+fi
+
 if [[ ! -x $VENV/bin/python ]]; then
   log "creating $VENV"
   if [[ $SYSTEM_ROS == 1 ]]; then "$PYTHON" -m venv --system-site-packages "$VENV"; else "$PYTHON" -m venv "$VENV"; fi

@@ -17,6 +17,7 @@ from supersize_grasp import __version__
 # verb -> (module, one-line help); a new verb: a module in supersize_grasp/commands/, a line here.
 VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "check the installation: two ROS 2 nodes round-trip every interface type"),
+    "bridge": ("bridge", "write the ros1_bridge topic list for the real Baxter (parameter_bridge)"),
     "config": ("config", "print the effective configuration (defaults + --config files) as YAML"),
     "dataset": ("dataset", "summarise a trial store (counts, success rates) and check it"),
     "sim": ("sim", "start the simulated Baxter alone (Baxter SDK interface over ROS 2)"),
