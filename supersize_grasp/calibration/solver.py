@@ -174,6 +174,27 @@ def solve(views: Sequence[View], camera_matrix: np.ndarray, distortion: np.ndarr
     return Solution(x, y, residuals)
 
 
+def require_usable(
+    views: Sequence[View], candidates: int, min_views: int, min_spread_deg: float
+) -> float:
+    """The views' rotation spread (deg) when they can give a calibration; else
+    ``CalibrationError`` saying what to change."""
+    if len(views) < min_views:
+        raise CalibrationError(
+            f"only {len(views)} usable views of {candidates} candidates (calibration.min_poses: "
+            f"{min_views}); see the reasons above: move calibration.region into the camera's "
+            "view or raise calibration.max_candidates"
+        )
+    spread = math.degrees(rotation_spread([v.gripper for v in views]))
+    if spread < min_spread_deg:
+        raise CalibrationError(
+            f"the views' gripper rotations differ by at most {spread:.1f} deg "
+            f"(calibration.min_rotation_spread_deg: {min_spread_deg}): raise "
+            "calibration.region.max_tilt_deg / max_spin_deg"
+        )
+    return spread
+
+
 def rotation_spread(grippers: Sequence[np.ndarray]) -> float:
     """The largest angle (rad) between two of the gripper orientations."""
     return max(

@@ -67,12 +67,12 @@ def calibrate(config, truth: str) -> int:
     """Collects the views, solves, writes the file, prints the report; 1 with the reason when
     the views cannot give a calibration."""
     from supersize_grasp.calibration import result
-    from supersize_grasp.calibration.board import transform
+    from supersize_grasp.calibration.board import Board, transform
     from supersize_grasp.calibration.session import RobotLink, RobotTimeoutError, collect_views
     from supersize_grasp.calibration.solver import (
         CalibrationError,
         pose_difference,
-        rotation_spread,
+        require_usable,
         solve,
     )
     from supersize_grasp.geometry import quaternion_to_matrix
@@ -90,19 +90,8 @@ def calibrate(config, truth: str) -> int:
         link.close()
     views = collected.views
     try:
-        if len(views) < c.min_poses:
-            raise CalibrationError(
-                f"only {len(views)} usable views of {len(views) + len(collected.skipped)} "
-                f"candidates (calibration.min_poses: {c.min_poses}); see the reasons above: "
-                "move calibration.region into the camera's view or raise max_candidates"
-            )
-        spread = math.degrees(rotation_spread([v.gripper for v in views]))
-        if spread < c.min_rotation_spread_deg:
-            raise CalibrationError(
-                f"the views' gripper rotations differ by at most {spread:.1f} deg "
-                f"(calibration.min_rotation_spread_deg: {c.min_rotation_spread_deg}): raise "
-                "calibration.region.max_tilt_deg / max_spin_deg"
-            )
+        candidates = len(views) + len(collected.skipped)
+        spread = require_usable(views, candidates, c.min_poses, c.min_rotation_spread_deg)
         solution = solve(views, collected.camera.matrix, collected.camera.distortion)
     except CalibrationError as e:
         print(f"calibrate-camera: {e}", file=sys.stderr)
@@ -132,10 +121,7 @@ def calibrate(config, truth: str) -> int:
         f"{spread:.0f} deg, reprojection RMS {solution.reprojection_rms_px:.3f} px"
     )
     print(f"camera in {config.robot.base_frame}: position {np.round(x[:3, 3], 4).tolist()} m")
-    nominal = np.linalg.inv(solution.board_in_gripper)
-    from supersize_grasp.calibration.board import Board
-
-    metres, radians = pose_difference(Board(c.board).in_gripper() @ nominal, np.eye(4))
+    metres, radians = pose_difference(solution.board_in_gripper, Board(c.board).in_gripper())
     print(
         f"board mount: {metres * 1000:.1f} mm, {math.degrees(radians):.2f} deg from "
         "calibration.board's nominal one"
