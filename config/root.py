@@ -4,6 +4,7 @@ from pydantic import Field, model_validator
 
 from .arms import ArmsConfig
 from .base import StrictModel
+from .calibration import CalibrationConfig
 from .camera import CameraConfig
 from .clear_table import ClearTableConfig
 from .learning import LearningConfig
@@ -17,6 +18,9 @@ class Config(StrictModel):
     robot: RobotConfig = Field(RobotConfig(), description="Baxter SDK names and labelling")
     arms: ArmsConfig = Field(ArmsConfig(), description="arms in use, workspaces, park poses")
     camera: CameraConfig = Field(CameraConfig(), description="scene camera topics")
+    calibration: CalibrationConfig = Field(
+        CalibrationConfig(), description="where the head camera is: calibrate-camera, camera_pose"
+    )
     trial: TrialConfig = Field(TrialConfig(), description="the grasp trial loop")
     learning: LearningConfig = Field(LearningConfig(), description="patches, network, training")
     storage: StorageConfig = Field(StorageConfig(), description="where data goes")

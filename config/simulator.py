@@ -164,3 +164,8 @@ class SimulatorConfig(StrictModel):
     objects: ObjectSetConfig = Field(default_factory=ObjectSetConfig)
     test_objects: TestObjectsConfig = Field(default_factory=TestObjectsConfig)
     ros: SimNodeConfig = Field(SimNodeConfig(), description="the ROS node around the world")
+    calibration_marker: bool = Field(
+        False,
+        description="mount the calibration board (calibration.board) on the calibration.side "
+        "gripper, for calibrate-camera; visual only, the grasps are unchanged",
+    )

@@ -24,8 +24,9 @@ Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePosit
     ``~/reset_scene`` (Trigger: a new clutter of objects), ``learning.oracle_service``
     (``/sim_baxter/oracle``, ScoreGrasps: the oracle policy's ground-truth choice).
 Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``camera``, ``arms``,
-    ``trial`` and ``learning`` sections (``simulator.seed``, ``simulator.ros.real_time_factor``,
-    ...).
+    ``trial``, ``learning`` and ``calibration`` sections (``simulator.calibration_marker`` mounts
+    ``calibration.board`` on the ``calibration.side`` gripper; ``simulator.seed``,
+    ``simulator.ros.real_time_factor``, ...).
 """
 
 from __future__ import annotations
@@ -95,11 +96,16 @@ class SimulatedBaxter(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("sim_baxter", **kwargs)
         config = load_node_config(
-            self, ["simulator", "robot", "camera", "arms", "trial", "learning"]
+            self, ["simulator", "robot", "camera", "arms", "trial", "learning", "calibration"]
         )
         self.config = config
         self.ros = config.simulator.ros
-        self.world = BaxterWorld(config.simulator)
+        marker = None
+        if config.simulator.calibration_marker:
+            from supersize_grasp.calibration.board import Board
+
+            marker = Board(config.calibration.board).marker(config.calibration.side)
+        self.world = BaxterWorld(config.simulator, marker=marker)
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._running = True
         self.failed = False

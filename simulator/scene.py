@@ -276,12 +276,83 @@ def _add_environment(spec: mujoco.MjSpec, config: SimulatorConfig) -> None:
     spec.visual.map.zfar = cam.far / spec.stat.extent
 
 
+@dataclass(frozen=True)
+class BoardMarker:
+    """A printed calibration board on a gripper: a thin visual-only plate (no contacts, no mass),
+    so the physics of grasping is unchanged.
+
+    Attributes:
+        side: the gripper that holds it (on its ``<side>_gripper`` endpoint frame).
+        image: (H, W) uint8 grey print of the board and its white margin, row 0 at the top.
+        size: (width, height) m of the board without the margin.
+        margin: m of white print around the board.
+        in_gripper: 4x4 ``T_gripper_board``: the board frame (OpenCV's: origin at the board's
+            top-left corner, x right, y down the print, z into the board) in the endpoint frame.
+    """
+
+    side: str
+    image: np.ndarray
+    size: tuple[float, float]
+    margin: float
+    in_gripper: np.ndarray
+
+
+BOARD_THICKNESS = 0.004
+
+
+def _add_board(spec: mujoco.MjSpec, marker: BoardMarker) -> None:
+    """The board's print as a texture on a thin box mesh whose front face (z = 0 of the board
+    frame, seen from -z) carries the image exactly over the board's extent."""
+    spec.compiler.discardvisual = False  # the URDF import would drop a geom without contacts
+    height, width = marker.image.shape
+    texture = spec.add_texture(
+        name="calibration_board",
+        type=mujoco.mjtTexture.mjTEXTURE_2D,
+        width=width,
+        height=height,
+        nchannel=3,
+    )
+    texture.data = np.repeat(marker.image[:, :, None], 3, axis=2).tobytes()
+    material = spec.add_material(name="calibration_board", specular=0.0, shininess=0.0)
+    material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = "calibration_board"
+    m, (w, h), d = marker.margin, marker.size, BOARD_THICKNESS
+    corners = [(-m, -m), (w + m, -m), (w + m, h + m), (-m, h + m)]
+    mesh = spec.add_mesh(name="calibration_board")
+    mesh.uservert = [c for z in (0.0, d) for x, y in corners for c in (x, y, z)]
+    mesh.usertexcoord = [0, 0, 1, 0, 1, 1, 0, 1] * 2
+    # front (normal -z), back, then the four sides; counter-clockwise seen from outside
+    # fmt: off
+    mesh.userface = [
+        0, 2, 1, 0, 3, 2,  4, 5, 6, 4, 6, 7,  0, 1, 5, 0, 5, 4,
+        1, 2, 6, 1, 6, 5,  2, 3, 7, 2, 7, 6,  3, 0, 4, 3, 4, 7,
+    ]
+    # fmt: on
+    mesh.smoothnormal = False
+    rotation = np.asarray(marker.in_gripper, dtype=float)[:3, :3]
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, rotation.flatten())
+    spec.body(endpoint_body(marker.side)).add_geom(
+        name="calibration_board",
+        type=mujoco.mjtGeom.mjGEOM_MESH,
+        meshname="calibration_board",
+        material="calibration_board",
+        pos=list(np.asarray(marker.in_gripper, dtype=float)[:3, 3]),
+        quat=list(quat),
+        contype=0,
+        conaffinity=0,
+        mass=0.0,
+        rgba=[1.0, 1.0, 1.0, 1.0],
+    )
+
+
 def build_model(
     config: SimulatorConfig,
     source: ObjectSource | None = None,
     placements: tuple[Placement, ...] = (),
+    marker: BoardMarker | None = None,
 ) -> mujoco.MjModel:
-    """Compile Baxter, table, cameras and ``placements`` (added through ``source``)."""
+    """Compile Baxter, table, cameras, ``placements`` (added through ``source``) and the
+    calibration board ``marker``."""
     spec = mujoco.MjSpec.from_file(str(URDF_PATH))
     spec.modelname = "baxter_table"
     opt = spec.option
@@ -305,6 +376,8 @@ def build_model(
     _configure_robot(spec, config)
     _add_actuators(spec, config)
     _add_environment(spec, config)
+    if marker is not None:
+        _add_board(spec, marker)
     for placement in placements:
         if source is None:
             raise ValueError("placements need an object source")

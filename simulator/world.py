@@ -29,6 +29,7 @@ from .scene import (
     HEAD_PAN,
     OBJECT_PREFIX,
     SIDES,
+    BoardMarker,
     Placement,
     actuator_name,
     arm_joint_names,
@@ -82,13 +83,20 @@ class BaxterWorld:
     Args:
         config: simulator configuration.
         seed: seeds the scene generator (same seed and calls: same scenes, same outcomes).
+        marker: a calibration board on a gripper (``calibrate-camera``); None: bare grippers.
 
     The robot starts enabled at the ``home`` keyframe (arms out of the head camera's view) with
     uncalibrated grippers, like a freshly enabled Baxter.
     """
 
-    def __init__(self, config: SimulatorConfig | None = None, seed: int | None = None):
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        seed: int | None = None,
+        marker: BoardMarker | None = None,
+    ):
         self.config = config or SimulatorConfig()
+        self.marker = marker
         self.seed = self.config.seed if seed is None else seed
         self._rng = np.random.default_rng(self.seed)
         self._library, self._test_library = object_libraries(self.config)
@@ -107,7 +115,7 @@ class BaxterWorld:
     # ---- model (re)construction ------------------------------------------------------------
     def _build(self) -> None:
         self._close_renderers()
-        self.model = build_model(self.config, self._library, self._placements)
+        self.model = build_model(self.config, self._library, self._placements, self.marker)
         self.data = mujoco.MjData(self.model)
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("home").id)
         mujoco.mj_forward(self.model, self.data)

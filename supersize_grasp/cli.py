@@ -35,6 +35,10 @@ VERBS: dict[str, tuple[str, str]] = {
         "robot_test",
         "the paper's robot tests: learned vs random grasping, seen and novel; clutter removal",
     ),
+    "calibrate-camera": (
+        "calibrate_camera",
+        "eye-to-hand calibration of the head camera with a board held by a gripper",
+    ),
     "watch": ("watch", "watch a behaviour tree live: render its snapshots in the terminal"),
     "view": ("view", "watch a behaviour tree in the browser, live or replaying a recorded session"),
 }

@@ -22,6 +22,7 @@ LEARNED = ("sample", "greedy")
 
 # Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
 EXECUTABLES: dict[str, str] = {
+    "camera_pose": "supersize_grasp.nodes.camera_pose",
     "grasp_scorer": "supersize_grasp.nodes.grasp_scorer",
     "interface_echo": "supersize_grasp.nodes.interface_check",
     "recorder": "supersize_grasp.nodes.recorder",
@@ -68,6 +69,7 @@ class NodeSpec:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     required: bool = True  # the whole graph shuts down when a required node exits
     condition: str | None = None  # a boolean launch argument that must be true to start it
+    unless: str | None = None  # a boolean launch argument that must be false to start it
     package: str = PACKAGE
 
     def __post_init__(self) -> None:
@@ -75,12 +77,25 @@ class NodeSpec:
             raise ValueError(
                 f"unknown executable {self.executable!r}; known: {sorted(EXECUTABLES)}"
             )
-        if self.condition is not None and self.condition not in ARGUMENTS:
-            raise ValueError(f"unknown launch argument {self.condition!r}")
+        for argument in (self.condition, self.unless):
+            if argument is not None and argument not in ARGUMENTS:
+                raise ValueError(f"unknown launch argument {argument!r}")
+
+    def starts(self, arguments: Mapping[str, bool]) -> bool:
+        """Whether the node runs for these launch arguments' values."""
+        if self.condition is not None and not arguments[self.condition]:
+            return False
+        return self.unless is None or not arguments[self.unless]
 
     @property
     def module(self) -> str:
         return EXECUTABLES[self.executable]
+
+
+def camera_pose(parameters: Mapping[str, Any]) -> NodeSpec:
+    """The calibrated camera pose (``calibration.file``) on a real robot; the simulated Baxter
+    publishes its camera's true pose itself."""
+    return NodeSpec("camera_pose", "camera_pose", parameters, unless="simulated")
 
 
 def sim_graph(**parameters: Any) -> list[NodeSpec]:
@@ -106,11 +121,12 @@ def collect_graph(
     recorder = NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False)
     specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
+        camera_pose(parameters),
         NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy, "recorder": recorder.name}),
         recorder,
     ]
     if policy in LEARNED:
-        specs.insert(1, _scorer(checkpoint))
+        specs.insert(2, _scorer(checkpoint))
     return specs
 
 
@@ -122,10 +138,11 @@ def clear_table_graph(
     tree = {**parameters, "task": "clear_table", "policy": policy, "session": session}
     specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
+        camera_pose(parameters),
         NodeSpec("trial_tree", "trial_tree", tree),
     ]
     if policy in LEARNED:
-        specs.insert(1, _scorer(checkpoint))
+        specs.insert(2, _scorer(checkpoint))
     return specs
 
 
@@ -145,7 +162,7 @@ GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {
 def launch_description(graph: str, **parameters: Any):
     """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
     from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, Shutdown
-    from launch.conditions import IfCondition
+    from launch.conditions import IfCondition, UnlessCondition
     from launch.substitutions import EnvironmentVariable, LaunchConfiguration
     from launch_ros.actions import Node
 
@@ -157,13 +174,15 @@ def launch_description(graph: str, **parameters: Any):
     ]
     for name, value in ENVIRONMENT.items():
         actions.append(SetEnvironmentVariable(name, EnvironmentVariable(name, default_value=value)))
-    for name in sorted({s.condition for s in specs if s.condition}):
+    for name in sorted({a for s in specs for a in (s.condition, s.unless) if a}):
         default, description = ARGUMENTS[name]
         actions.append(
             DeclareLaunchArgument(name, default_value=str(default).lower(), description=description)
         )
     for spec in specs:
         condition = spec.condition and IfCondition(LaunchConfiguration(spec.condition))
+        if spec.unless:
+            condition = UnlessCondition(LaunchConfiguration(spec.unless))
         actions.append(
             Node(
                 package=spec.package,

@@ -84,7 +84,7 @@ class GraphProcess:
         arguments: Mapping[str, bool] | None = None,
     ) -> None:
         chosen = {**{k: v[0] for k, v in ARGUMENTS.items()}, **(arguments or {})}
-        self.specs = [s for s in specs if s.condition is None or chosen[s.condition]]
+        self.specs = [s for s in specs if s.starts(chosen)]
         self._tmp = tempfile.TemporaryDirectory(prefix="supersize_grasp_graph_")
         self.processes: dict[str, subprocess.Popen] = {}
         environment = node_environment(os.environ if env is None else env)

@@ -21,6 +21,7 @@ def test_defaults_are_valid_and_cover_every_section():
         "robot",
         "arms",
         "camera",
+        "calibration",
         "trial",
         "learning",
         "clear_table",

@@ -38,6 +38,7 @@ def fake_launch(monkeypatch):
     actions.SetEnvironmentVariable = type("SetEnvironmentVariable", (_Recorder,), {})
     conditions = types.ModuleType("launch.conditions")
     conditions.IfCondition = type("IfCondition", (_Recorder,), {})
+    conditions.UnlessCondition = type("UnlessCondition", (_Recorder,), {})
     substitutions = types.ModuleType("launch.substitutions")
     substitutions.LaunchConfiguration = type("LaunchConfiguration", (_Recorder,), {})
     substitutions.EnvironmentVariable = type("EnvironmentVariable", (_Recorder,), {})
@@ -53,7 +54,7 @@ def fake_launch(monkeypatch):
         "launch_ros.actions": ros_actions,
     }.items():
         monkeypatch.setitem(sys.modules, name, module)
-    return actions, ros_actions.Node
+    return actions, ros_actions.Node, conditions
 
 
 def console_scripts() -> dict[str, str]:
@@ -72,20 +73,40 @@ def test_every_executable_is_a_console_script_with_a_main():
 def test_launch_file_declares_exactly_its_graph(path, fake_launch):
     graph = path.name.removesuffix(".launch.py")
     assert graph in GRAPHS, f"{path.name} has no graph in supersize_grasp.graph.GRAPHS"
-    actions, node_action = fake_launch
+    actions, node_action, conditions = fake_launch
     description = runpy.run_path(str(path))["generate_launch_description"]()
     nodes = [a for a in description.args[0] if isinstance(a, node_action)]
     declared = [(n.kwargs["package"], n.kwargs["executable"], n.kwargs["name"]) for n in nodes]
     expected = [(s.package, s.executable, s.name) for s in GRAPHS[graph]()]
     assert declared == expected
-    for node in nodes:
+    for node, spec in zip(nodes, GRAPHS[graph](), strict=True):
         assert node.kwargs["executable"] in console_scripts()
         assert "config_file" in node.kwargs["parameters"][0]
+        condition = node.kwargs["condition"]
+        if spec.unless:
+            assert isinstance(condition, conditions.UnlessCondition)
+            assert condition.args[0].args[0] == spec.unless
+        elif spec.condition:
+            assert isinstance(condition, conditions.IfCondition)
+            assert condition.args[0].args[0] == spec.condition
+        else:
+            assert condition is None
     # the runner's environment, each variable unless the user's environment sets it
     settings = [a for a in description.args[0] if isinstance(a, actions.SetEnvironmentVariable)]
     environment = {a.args[0]: (a.args[1].args[0], a.args[1].kwargs) for a in settings}
     assert environment == {k: (k, {"default_value": v}) for k, v in ENVIRONMENT.items()}
     assert description.args[0].index(settings[-1]) < description.args[0].index(nodes[0])
+
+
+@pytest.mark.parametrize("graph", ["collect", "clear_table"])
+def test_the_real_robot_gets_the_calibrated_camera_pose_the_simulator_its_own(graph):
+    """On a real robot nothing else publishes the camera pose: the camera_pose node does, from
+    the calibration file; the simulated Baxter publishes its camera's true pose itself."""
+    specs = GRAPHS[graph]()
+    simulated = {s.name for s in specs if s.starts({"simulated": True})}
+    real = {s.name for s in specs if s.starts({"simulated": False})}
+    assert "sim_baxter" in simulated and "camera_pose" not in simulated
+    assert "camera_pose" in real and "sim_baxter" not in real
 
 
 def test_every_graph_has_a_launch_file():
