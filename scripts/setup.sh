@@ -60,7 +60,8 @@ fi
 
 # The ROS 1 message toolchain (Debian's genpy and the std/geometry/sensor definitions, for
 # Debian's /usr/bin/python3): tests/test_ros1_pairing.py generates the Baxter SDK's ROS 1 classes
-# and pairs them with ours as ros1_bridge would. Needed by the tests, so missing it is an error.
+# and pairs them with ours as ros1_bridge would. Only that test needs it: without root or apt the
+# set-up goes on with a warning, and the test fails naming the packages.
 ROS1_DEBS=(python3-genpy python3-genmsg ros-std-msgs ros-geometry-msgs ros-sensor-msgs)
 ros1_toolchain() {
   [[ -f /usr/lib/genpy/genmsg_py.py && -d /usr/share/sensor_msgs/msg && -d /usr/share/geometry_msgs/msg \
@@ -74,11 +75,9 @@ if ! ros1_toolchain; then
       >"$APT_LOG" 2>&1 || true
   fi
   if ! ros1_toolchain; then
-    cat "$APT_LOG" >&2
-    echo "error: the ROS 1 message toolchain is missing and could not be installed with apt" \
-      "(needs root and Debian/Ubuntu's apt-get): run 'sudo apt-get install ${ROS1_DEBS[*]}'" \
-      "and set up again" >&2
-    exit 1
+    tail -5 "$APT_LOG" >&2
+    echo "warning: the ROS 1 message toolchain is missing (tests/test_ros1_pairing.py needs it):" \
+      "run 'sudo apt-get install ${ROS1_DEBS[*]}'" >&2
   fi
   rm -f "$APT_LOG"
 fi
