@@ -100,3 +100,13 @@ def resolve_model(model: str | Path) -> Path:
     if Path(text).exists() or "/" in text or text.endswith(".pt"):
         return Path(text)
     return GraspNetWeights.named(text).value.verify()
+
+
+def model_argument(value: str) -> Path:
+    """``--model``'s argparse type: shipped weights by name become their verified file."""
+    import argparse
+
+    try:
+        return resolve_model(value)
+    except WeightsError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

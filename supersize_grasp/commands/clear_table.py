@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 
 from supersize_grasp import test_objects
+from supersize_grasp.models.weights import model_argument
 
 
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
-        type=Path,
+        type=model_argument,
         help="grasp-network checkpoint file, or shipped weights by name: default "
         "(learning.checkpoint)",
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from supersize_grasp.models.weights import model_argument
+
 
 def add_arguments(parser) -> None:
     parser.add_argument(
@@ -33,7 +35,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--model",
-        type=Path,
+        type=model_argument,
         help="grasp-network checkpoint for --policy (a file, or shipped weights: default)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

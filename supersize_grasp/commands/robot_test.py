@@ -23,6 +23,7 @@ from pathlib import Path
 
 from supersize_grasp import test_objects
 from supersize_grasp.graph import LEARNED
+from supersize_grasp.models.weights import model_argument
 
 POLICIES = ("oracle", "greedy", "sample", "random")
 
@@ -30,7 +31,7 @@ POLICIES = ("oracle", "greedy", "sample", "random")
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
-        type=Path,
+        type=model_argument,
         help="grasp-network checkpoint file, or shipped weights by name: default "
         "(learning.checkpoint)",
     )

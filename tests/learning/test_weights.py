@@ -1,6 +1,7 @@
 """The shipped weights: every registry entry's file is there, unaltered, and loads as its entry
 says; ``--model default`` resolves to it; a missing or altered file is refused by name."""
 
+import argparse
 import dataclasses
 import shutil
 
@@ -52,3 +53,16 @@ def test_a_missing_or_altered_file_is_refused_naming_it(tmp_path, monkeypatch):
     other = dataclasses.replace(weights, sha256="0" * 64)
     with pytest.raises(WeightsError, match="altered"):
         other.verify()
+
+
+def test_the_verbs_take_shipped_weights_by_name(capsys):
+    from supersize_grasp.cli import main as cli_main
+    from supersize_grasp.commands.clear_table import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["--model", "default"]).model == GraspNetWeights.DEFAULT.value.path
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(["clear-table", "--model", "best"])
+    assert stopped.value.code == 2
+    assert "'best': no such checkpoint file, nor shipped weights" in capsys.readouterr().err
