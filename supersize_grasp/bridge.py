@@ -68,95 +68,35 @@ def bridged_topics(config: Config) -> list[BridgedTopic]:
     """The topics our nodes use on a real Baxter, in the order of the file."""
     robot, camera = config.robot, config.camera
     sides = config.arms.active()
-    up: list[BridgedTopic] = [
-        BridgedTopic(
-            robot.state_topic,
-            "baxter_core_msgs/msg/AssemblyState",
-            "1to2",
-            STATE_QUEUE,
-            "enabled / stopped: the tree waits for an enabled robot",
-        ),
-        BridgedTopic(
-            robot.joint_states_topic,
-            "sensor_msgs/msg/JointState",
-            "1to2",
-            STATE_QUEUE,
-            "all joints: the tree's arm motions, the recorder",
-        ),
-    ]
-    for side in sides:
-        up.append(
-            BridgedTopic(
-                robot.topic(robot.endpoint_state_topic, side),
-                "baxter_core_msgs/msg/EndpointState",
-                "1to2",
-                STATE_QUEUE,
-                f"{side} endpoint pose: the recorder",
-            )
-        )
-    for side in sides:
-        up.append(
-            BridgedTopic(
-                robot.topic(robot.gripper_state_topic, side),
-                "baxter_core_msgs/msg/EndEffectorState",
-                "1to2",
-                STATE_QUEUE,
-                f"{side} gripper: the tree labels each grasp from it",
-            )
-        )
-    up += [
-        BridgedTopic(
-            camera.image_topic,
-            "sensor_msgs/msg/Image",
-            "1to2",
-            CAMERA_QUEUE,
-            "Kinect v2 colour image: the tree's capture",
-        ),
-        BridgedTopic(
-            camera.depth_topic,
-            "sensor_msgs/msg/Image",
-            "1to2",
-            CAMERA_QUEUE,
-            "Kinect v2 depth image: the tree's capture",
-        ),
-        BridgedTopic(
-            camera.info_topic,
-            "sensor_msgs/msg/CameraInfo",
-            "1to2",
-            CAMERA_QUEUE,
-            "Kinect v2 intrinsics: the tree's capture",
-        ),
-    ]
-    down = [
-        BridgedTopic(
-            robot.enable_topic,
-            "std_msgs/msg/Bool",
-            "2to1",
-            COMMAND_QUEUE,
-            "the tree enables the motors",
-        )
-    ]
-    for side in sides:
-        down.append(
-            BridgedTopic(
-                robot.topic(robot.joint_command_topic, side),
-                "baxter_core_msgs/msg/JointCommand",
-                "2to1",
-                COMMAND_QUEUE,
-                f"{side} arm: the tree's motion",
-            )
-        )
-    for side in sides:
-        down.append(
-            BridgedTopic(
-                robot.topic(robot.gripper_command_topic, side),
-                "baxter_core_msgs/msg/EndEffectorCommand",
-                "2to1",
-                COMMAND_QUEUE,
-                f"{side} gripper: the tree's grip and release",
-            )
-        )
-    return up + down
+    # topic (with {side}: one per arm in use), ROS 2 type, direction, queue, who needs it
+    table: list[tuple[str, str, Direction, int, str]] = [
+        (robot.state_topic, "baxter_core_msgs/msg/AssemblyState", "1to2", STATE_QUEUE,
+         "enabled / stopped: the tree waits for an enabled robot"),
+        (robot.joint_states_topic, "sensor_msgs/msg/JointState", "1to2", STATE_QUEUE,
+         "all joints: the tree's arm motions, the recorder"),
+        (robot.endpoint_state_topic, "baxter_core_msgs/msg/EndpointState", "1to2", STATE_QUEUE,
+         "{side} endpoint pose: the recorder"),
+        (robot.gripper_state_topic, "baxter_core_msgs/msg/EndEffectorState", "1to2", STATE_QUEUE,
+         "{side} gripper: the tree labels each grasp from it"),
+        (camera.image_topic, "sensor_msgs/msg/Image", "1to2", CAMERA_QUEUE,
+         "Kinect v2 colour image: the tree's capture"),
+        (camera.depth_topic, "sensor_msgs/msg/Image", "1to2", CAMERA_QUEUE,
+         "Kinect v2 depth image: the tree's capture"),
+        (camera.info_topic, "sensor_msgs/msg/CameraInfo", "1to2", CAMERA_QUEUE,
+         "Kinect v2 intrinsics: the tree's capture"),
+        (robot.enable_topic, "std_msgs/msg/Bool", "2to1", COMMAND_QUEUE,
+         "the tree enables the motors"),
+        (robot.joint_command_topic, "baxter_core_msgs/msg/JointCommand", "2to1", COMMAND_QUEUE,
+         "{side} arm: the tree's motion"),
+        (robot.gripper_command_topic, "baxter_core_msgs/msg/EndEffectorCommand", "2to1",
+         COMMAND_QUEUE, "{side} gripper: the tree's grip and release"),
+    ]  # fmt: skip
+    topics = []
+    for topic, kind, direction, queue, why in table:
+        for side in sides if "{side}" in topic else [None]:
+            name = robot.topic(topic, side) if side else topic
+            topics.append(BridgedTopic(name, kind, direction, queue, why.format(side=side)))
+    return topics
 
 
 def not_bridged(config: Config) -> list[tuple[str, str]]:

@@ -513,14 +513,11 @@ def message_pairs(
 
 
 @dataclass
-class Mapping1To2:
-    """A ROS 1 and a ROS 2 message as ros1_bridge would convert them, or why it would not."""
+class Pairing:
+    """A ROS 1 and a ROS 2 type as ros1_bridge would pair them, or why it would not."""
 
     ros1: str
     ros2: str
-    fields: list[tuple[str, str]] = field(default_factory=list)  # ROS 1 selection -> ROS 2
-    ros1_only: list[str] = field(default_factory=list)  # dropped on the way to ROS 2
-    ros2_only: list[str] = field(default_factory=list)  # left at their default from ROS 1
     problems: list[str] = field(default_factory=list)  # any: the bridge does not convert the pair
 
     @property
@@ -531,29 +528,33 @@ class Mapping1To2:
         head = f"{self.ros1} (ROS 1) <-> {self.ros2} (ROS 2)"
         if self.problems:
             return head + ": NOT bridged:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        extra = self._extra()
+        return head + ": pairs" + (f" ({'; '.join(extra)})" if extra else "")
+
+    def _extra(self) -> list[str]:
+        return []
+
+
+@dataclass
+class ServicePairing(Pairing):
+    """Services pair only when every field has the same name and type, in order."""
+
+
+@dataclass
+class Mapping1To2(Pairing):
+    """A ROS 1 and a ROS 2 message as ros1_bridge would convert them, or why it would not."""
+
+    fields: list[tuple[str, str]] = field(default_factory=list)  # ROS 1 selection -> ROS 2
+    ros1_only: list[str] = field(default_factory=list)  # dropped on the way to ROS 2
+    ros2_only: list[str] = field(default_factory=list)  # left at their default from ROS 1
+
+    def _extra(self) -> list[str]:
         extra = []
         if self.ros1_only:
             extra.append(f"ROS 1 only, dropped: {', '.join(self.ros1_only)}")
         if self.ros2_only:
             extra.append(f"ROS 2 only, left default: {', '.join(self.ros2_only)}")
-        return head + ": pairs" + (f" ({'; '.join(extra)})" if extra else "")
-
-
-@dataclass
-class ServicePairing:
-    ros1: str
-    ros2: str
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def describe(self) -> str:
-        head = f"{self.ros1} (ROS 1) <-> {self.ros2} (ROS 2)"
-        if self.problems:
-            return head + ": NOT bridged:\n" + "\n".join(f"  - {p}" for p in self.problems)
-        return head + ": pairs"
+        return extra
 
 
 _TYPE = re.compile(r"^(?P<base>[^\[]+)(?:\[(?P<bound><=)?(?P<size>\d*)\])?$")
