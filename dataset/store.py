@@ -355,6 +355,75 @@ class TrialStore:
             )
             return int(cursor.lastrowid)
 
+    # ---------------------------------------------------------------- importing
+
+    def import_session(self, session: Session) -> bool:
+        """Keep another store's session under its own id; False when it was here already (an
+        end time it has gained since is taken over)."""
+        check_session(session.robot, session.config_yaml, session.seed, session.session_id)
+        with self._write() as conn:
+            here = conn.execute(
+                "SELECT ended FROM sessions WHERE session_id = ?", (session.session_id,)
+            ).fetchone()
+            if here is None:
+                conn.execute(
+                    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        session.session_id, session.robot, session.config_yaml,
+                        int(session.seed), session.notes, session.started, session.ended,
+                    ),
+                )  # fmt: skip
+                return True
+            if here[0] is None and session.ended is not None:
+                conn.execute(
+                    "UPDATE sessions SET ended = ? WHERE session_id = ?",
+                    (session.ended, session.session_id),
+                )
+            return False
+
+    def import_scene(self, source: TrialStore, scene_id: str) -> bool:
+        """Keep ``source``'s scene under its own id, its image files linked (or copied) and
+        their checksums verified before the row commits; False when it was here already."""
+        self._check_writable()
+        if self._scalar("SELECT 1 FROM scenes WHERE scene_id = ?", (scene_id,)) is not None:
+            return False
+        columns = [r[1] for r in source._query("PRAGMA table_info(scenes)")]
+        rows = source._query("SELECT * FROM scenes WHERE scene_id = ?", (scene_id,))
+        if not rows:
+            raise KeyError(f"{source.root}: no scene {scene_id!r}")
+        row = dict(zip(columns, rows[0], strict=True))
+        written: list[Path] = []
+        try:
+            for name, sha in (
+                (row["rgb_file"], row["rgb_sha256"]),
+                (row["depth_file"], row["depth_sha256"]),
+            ):
+                _link_or_copy(source.root / name, self.root / name, sha, written)
+        except BaseException as e:
+            for path in written:  # unreferenced: free their space at once
+                path.unlink(missing_ok=True)
+            if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+                raise self._full(f"cannot write {e.filename}: {e.strerror}") from e
+            raise
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO scenes ({', '.join(columns)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
+        return True
+
+    def import_trial(self, record: Trial) -> bool:
+        """Keep another store's trial (its scene imported first); False when a trial of the same
+        session, scene, arm and end time is here already, so importing twice adds nothing."""
+        known = self._scalar(
+            "SELECT 1 FROM trials WHERE scene_id = ? AND session_id = ? AND arm = ? AND stamp = ?",
+            (record.scene_id, record.session_id, record.arm, record.stamp),
+        )
+        if known is not None:
+            return False
+        self.add_trial(record)
+        return True
+
     # ---------------------------------------------------------------- reading
 
     def sessions(self) -> list[Session]:
@@ -700,6 +769,26 @@ def _write_image(path: Path, data: bytes, written: list[Path]) -> str:
     write_durably(path, data)
     written.append(path)
     return hashlib.sha256(data).hexdigest()
+
+
+def _link_or_copy(source: Path, target: Path, sha256: str, written: list[Path]) -> None:
+    """``source`` at ``target`` (a hard link on the same file system, else a durable copy), added
+    to ``written`` once its content is checked against ``sha256``."""
+    if target.exists():
+        if sha256_file(target) == sha256:
+            return
+        raise StoreDamagedError(f"{target}: exists with other content than {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError as e:
+        if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        write_durably(target, source.read_bytes())
+    written.append(target)
+    fsync_directory(target.parent)
+    if sha256_file(target) != sha256:
+        raise StoreDamagedError(f"{source}: checksum mismatch (not imported)")
 
 
 def _array_kind(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Stand-ins the tests share: a camera driver that publishes whatever it is given, the messages
-of a broken one, an untrained checkpoint, and the OBJ text of a cube.
+of a broken one, a stored scene and trial, an untrained checkpoint, and the OBJ text of a cube.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
+from supersize_grasp.dataset.records import Trial
 from supersize_grasp.geometry import CameraModel
 from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
 from supersize_grasp.models.network import GraspNet
@@ -86,3 +88,50 @@ def cube_obj(size: float, offset: tuple[float, float, float] = (0, 0, 0), first:
     quads = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
     lines += ["f " + " ".join(str(i + first - 1) for i in q) for q in quads]
     return "\n".join(lines) + "\n"
+
+
+# A stored scene and trial (W x H pixels).
+INTRINSICS = {"fx": 60.0, "fy": 61.0, "cx": 32.0, "cy": 24.0, "width": W, "height": H}
+POSE = ((0.1, 0.2, 1.5), (1.0, 0.0, 0.0, 0.0))
+
+
+def images(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    depth = rng.uniform(0.5, 2.0, (H, W)).astype(np.float32)
+    depth[0, 0] = np.nan  # no reading: must survive the round trip
+    return rgb, depth
+
+
+def trial(session_id: str, scene_id: str, **changes) -> Trial:
+    base = Trial(
+        session_id=session_id,
+        scene_id=scene_id,
+        stage=0,
+        arm="left",
+        chooser="random",
+        outcome="failure",
+        roi=(4, 5, 20, 16),
+        grasp_pixel=(10.5, 12.25),
+        angle=1.2,
+        angle_bin=6,
+        grasp_position=(0.6, 0.1, -0.05),
+        grasp_orientation=(0.0, 1.0, 0.0, 0.0),
+        force=0.0,
+        gripper_position=0.0,
+        gripper_history=((0.0, 100.0, 0.0), (0.5, 40.0, 12.0)),
+        timings={"approach": 3.5, "grasp": 1.25},
+        seed=11,
+        object_id="mug",
+        message="",
+        score=math.nan,
+        stamp=1700000000.5,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def same(a: Trial, b: Trial) -> bool:
+    """Equal apart from ids, with NaN score equal to NaN."""
+    fields = {f.name for f in dataclasses.fields(Trial)} - {"trial_id", "score"}
+    nan_both = math.isnan(a.score) and math.isnan(b.score)
+    return all(getattr(a, f) == getattr(b, f) for f in fields) and (nan_both or a.score == b.score)

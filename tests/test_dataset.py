@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import math
@@ -30,45 +29,7 @@ from supersize_grasp.dataset.store import (
     TrialStore,
     check_store,
 )
-
-W, H = 64, 48
-INTRINSICS = {"fx": 60.0, "fy": 61.0, "cx": 32.0, "cy": 24.0, "width": W, "height": H}
-POSE = ((0.1, 0.2, 1.5), (1.0, 0.0, 0.0, 0.0))
-
-
-def images(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    depth = rng.uniform(0.5, 2.0, (H, W)).astype(np.float32)
-    depth[0, 0] = np.nan  # no reading: must survive the round trip
-    return rgb, depth
-
-
-def trial(session_id: str, scene_id: str, **changes) -> Trial:
-    base = Trial(
-        session_id=session_id,
-        scene_id=scene_id,
-        stage=0,
-        arm="left",
-        chooser="random",
-        outcome="failure",
-        roi=(4, 5, 20, 16),
-        grasp_pixel=(10.5, 12.25),
-        angle=1.2,
-        angle_bin=6,
-        grasp_position=(0.6, 0.1, -0.05),
-        grasp_orientation=(0.0, 1.0, 0.0, 0.0),
-        force=0.0,
-        gripper_position=0.0,
-        gripper_history=((0.0, 100.0, 0.0), (0.5, 40.0, 12.0)),
-        timings={"approach": 3.5, "grasp": 1.25},
-        seed=11,
-        object_id="mug",
-        message="",
-        score=math.nan,
-        stamp=1700000000.5,
-    )
-    return dataclasses.replace(base, **changes)
+from tests.fakes import INTRINSICS, POSE, H, W, images, same, trial
 
 
 @pytest.fixture
@@ -81,13 +42,6 @@ def session_and_scene(store: TrialStore) -> tuple[str, str]:
     session = store.begin_session("sim", "trial:\n  lift_height: 0.2\n", seed=3)
     rgb, depth = images()
     return session, store.add_scene(session, rgb, depth, INTRINSICS, POSE, stamp=12.5)
-
-
-def same(a: Trial, b: Trial) -> bool:
-    """Equal apart from ids, with NaN score equal to NaN."""
-    fields = {f.name for f in dataclasses.fields(Trial)} - {"trial_id", "score"}
-    nan_both = math.isnan(a.score) and math.isnan(b.score)
-    return all(getattr(a, f) == getattr(b, f) for f in fields) and (nan_both or a.score == b.score)
 
 
 def test_scene_and_trials_round_trip(store):

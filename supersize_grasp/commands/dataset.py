@@ -5,6 +5,10 @@ the session recordings (MCAP) left unfinished, then every integrity problem (dat
 checksums, dangling references, orphan files).
 Opens the store read-only, so it is safe while a collection is writing to it.
 Exit status: 0 sound, 1 damaged, 2 DIR is not a trial store.
+
+``dataset merge A B ... --into C`` joins stores collected apart into C (made if absent): run it
+again and nothing is added twice; a store of another object set or trial definition is refused by
+name unless --force.
 """
 
 from __future__ import annotations
@@ -15,10 +19,22 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("dir", type=Path, metavar="DIR", help="the trial store directory")
+    parser.add_argument(
+        "dir", type=Path, nargs="+", metavar="DIR", help="the trial store, or: merge STORE..."
+    )
+    parser.add_argument("--into", type=Path, help="merge: the store that receives the others")
+    parser.add_argument(
+        "--force", action="store_true", help="merge: stores of another configuration too"
+    )
 
 
 def run(args, config) -> int:
+    if args.into is not None or (len(args.dir) > 1 and args.dir[0] == Path("merge")):
+        return _merge(args)
+    if len(args.dir) > 1:
+        print("supersize-grasp dataset: one DIR, or: merge STORE... --into STORE", file=sys.stderr)
+        return 2
+    args.dir = args.dir[0]
     from supersize_grasp.dataset.store import NotAStoreError, StoreError, TrialStore
 
     try:
@@ -42,6 +58,26 @@ def run(args, config) -> int:
             print(f"  {problem}")
         return 1
     print("integrity: ok")
+    return 0
+
+
+def _merge(args) -> int:
+    from supersize_grasp.dataset.merge import merge_stores
+    from supersize_grasp.dataset.store import StoreError
+
+    sources = args.dir[1:] if args.dir[0] == Path("merge") else args.dir
+    if args.into is None or not sources:
+        print("supersize-grasp dataset merge: STORE... --into STORE", file=sys.stderr)
+        return 2
+    try:
+        count = merge_stores(sources, args.into, force=args.force)
+    except StoreError as e:
+        print(f"supersize-grasp dataset merge: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.into}: {count.trials} trials added ({count.trials_known} already there), "
+        f"{count.scenes} scenes, {count.sessions} sessions"
+    )
     return 0
 
 
