@@ -21,9 +21,12 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import JointState
 
 from supersize_grasp import preflight
+from supersize_grasp.calibration.board import transform
+from supersize_grasp.calibration.result import load_camera_pose
+from supersize_grasp.calibration.solver import pose_difference
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
-from supersize_grasp.geometry import CameraModel, matrix_to_quaternion
+from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
 from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
 from supersize_grasp.qos import LATEST
@@ -186,15 +189,13 @@ def test_the_preflight_is_green_on_the_simulator(tmp_path):
 @pytest.fixture(scope="module")
 def stand_in(tmp_path_factory):
     """The simulator standing in for the real robot, its camera's clock 2 s behind; and a
-    calibration file of its camera's true pose."""
+    calibration file of its camera's true pose (``sim --save-camera-pose``)."""
     folder = tmp_path_factory.mktemp("stand_in")
-    transform = true_camera_pose(load_config())
-    calibration = write(
-        folder / "head_camera.yaml",
-        "format: supersize_grasp camera calibration 1\nframe_id: base\ncamera_in_base:\n"
-        f"  position: {[float(v) for v in transform[:3, 3]]}\n"
-        f"  orientation: {[float(v) for v in matrix_to_quaternion(transform[:3, :3])]}\n",
+    calibration = folder / "head_camera.yaml"
+    saved = subprocess.run(
+        [EXE, "sim", "--save-camera-pose", calibration], capture_output=True, text=True, timeout=120
     )
+    assert saved.returncode == 0, saved.stdout + saved.stderr
     overlay = write(
         folder / "stand_in.yaml",
         PRIMITIVES + "  ros: {camera_clock_offset: -2.0}\n"
@@ -206,6 +207,18 @@ def stand_in(tmp_path_factory):
         yield folder, overlay
     finally:
         graph.shutdown()
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_the_saved_camera_pose_is_the_simulators_true_one(stand_in):
+    folder, _ = stand_in
+    pose = load_camera_pose(folder / "head_camera.yaml")
+    found = transform(quaternion_to_matrix(*pose.orientation), pose.position)
+    metres, radians = pose_difference(found, true_camera_pose(load_config()))
+    assert pose.frame_id == "base"
+    assert metres < 1e-5
+    assert radians < 1e-3  # arccos near 1 of a quaternion rounded to 8 decimals
 
 
 @pytest.mark.ros
