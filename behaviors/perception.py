@@ -26,8 +26,10 @@ class CaptureScene(TrialBehaviour):
     """Listens to the head camera only while capturing, for one fresh, consistent frame.
 
     A frame counts when colour, depth and camera info share a stamp taken after the capture
-    began (the arm has parked by then). Streams are subscribed in ``initialise`` and dropped in
-    ``terminate``: a simulated camera renders only while someone listens.
+    began (the arm has parked by then), on the camera's clock, which may be up to
+    ``camera.max_clock_skew`` behind the robot clock (a real Kinect has its own computer).
+    Streams are subscribed in ``initialise`` and dropped in ``terminate``: a simulated camera
+    renders only while someone listens.
     """
 
     def __init__(self, side: str, config: Config) -> None:
@@ -66,7 +68,7 @@ class CaptureScene(TrialBehaviour):
         if all(m is not None for m in frames) and "pose" in msgs:
             stamps = {m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in frames}
             stamp = min(stamps)
-            if len(stamps) == 1 and stamp >= self._started:
+            if len(stamps) == 1 and stamp >= self._started - self.config.camera.max_clock_skew:
                 try:
                     scene = scene_from_messages(*frames, msgs["pose"].pose, stamp)
                 except ValueError as e:  # dropped: only a good frame may become a trial

@@ -19,3 +19,10 @@ class CameraConfig(StrictModel):
         description="s to wait for a fresh image, on the robot clock and the wall clock both (the "
         "capture subscribes anew each time: on a loaded machine DDS takes seconds to match it)",
     )
+    max_clock_skew: float = Field(
+        0.5,
+        ge=0.0,
+        description="s the camera computer's clock may be behind the robot clock: a frame "
+        "stamped that much before the capture began still counts (a camera further behind "
+        "delays every capture by the difference; `check --robot` measures it)",
+    )

@@ -8,6 +8,7 @@ from .calibration import CalibrationConfig
 from .camera import CameraConfig
 from .clear_table import ClearTableConfig
 from .learning import LearningConfig
+from .preflight import PreflightConfig
 from .robot import RobotConfig
 from .simulator import SimulatorConfig
 from .storage import StorageConfig
@@ -28,6 +29,9 @@ class Config(StrictModel):
         ClearTableConfig(), description="clutter removal: the bin and the attempt limit"
     )
     simulator: SimulatorConfig = Field(SimulatorConfig(), description="the simulated Baxter")
+    preflight: PreflightConfig = Field(
+        PreflightConfig(), description="check --robot: what the robot's side must offer"
+    )
 
     @model_validator(mode="after")
     def _tree_notices_a_silent_robot(self) -> "Config":

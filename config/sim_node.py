@@ -8,6 +8,18 @@ from .base import StrictModel
 
 
 class SimNodeConfig(StrictModel):
+    stand_in: Literal["none", "real"] = Field(
+        "none",
+        description="real: look like the real robot behind ros1_bridge from outside, to try the "
+        "real profile end to end: wall-clock stamps, real-time pace (real_time_factor 1), no "
+        "/clock, no lockstep, no refill (~/reset_scene), oracle or camera pose (the camera_pose "
+        "node publishes calibration.file, as on a real robot)",
+    )
+    camera_clock_offset: float = Field(
+        0.0,
+        description="s added to the head camera's stamps: a camera computer whose clock is off "
+        "(negative: behind), for trying camera.max_clock_skew and the preflight",
+    )
     real_time_factor: float = Field(
         0.0, ge=0.0, description="sim s per wall s to keep to; 0: as fast as the physics runs"
     )

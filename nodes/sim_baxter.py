@@ -23,6 +23,11 @@ Subscribers: ``/robot/set_super_enable`` (Bool), ``/robot/set_super_reset`` and
 Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePositionIK),
     ``~/reset_scene`` (Trigger: a new clutter of objects), ``learning.oracle_service``
     (``/sim_baxter/oracle``, ScoreGrasps: the oracle policy's ground-truth choice).
+With ``simulator.ros.stand_in: real`` it looks like the real robot behind ros1_bridge instead:
+stamps on the wall clock, real-time pace, and none of what only a simulator offers (``/clock``,
+the lockstep, ``~/reset_scene``, the oracle, the camera pose): the real profile runs against it
+unchanged (``StandIn``).
+
 Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``camera``, ``arms``,
     ``trial``, ``learning`` and ``calibration`` sections (``simulator.calibration_marker`` mounts
     ``calibration.board`` on the ``calibration.side`` gripper; ``simulator.seed``,
@@ -87,6 +92,23 @@ CAMERA_FRAME = "kinect2_rgb_optical_frame"
 _COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
+class StandIn:
+    """What differs when the simulator stands in for the real robot: whose clock stamps."""
+
+    def __init__(self, ros) -> None:
+        self.real = ros.stand_in == "real"
+        self.real_time_factor = 1.0 if self.real else ros.real_time_factor
+        self.camera_offset = ros.camera_clock_offset
+
+    def robot(self, sim_now: float) -> Time:
+        """A robot state's stamp: the real robot's computer stamps with its wall clock."""
+        return stamp(time.time() if self.real else sim_now)
+
+    def camera(self, sim_now: float) -> Time:
+        """A head-camera frame's stamp, on the camera computer's clock (``camera_offset``)."""
+        return stamp((time.time() if self.real else sim_now) + self.camera_offset)
+
+
 def stamp(seconds: float) -> Time:
     whole = math.floor(seconds)
     return Time(sec=int(whole), nanosec=min(round((seconds - whole) * 1e9), 999_999_999))
@@ -100,6 +122,7 @@ class SimulatedBaxter(Node):
         )
         self.config = config
         self.ros = config.simulator.ros
+        self.stand_in = StandIn(self.ros)
         marker = None
         if config.simulator.calibration_marker:
             from supersize_grasp.calibration.board import Board
@@ -127,7 +150,7 @@ class SimulatedBaxter(Node):
     # ---- ROS interface ----------------------------------------------------------------------
     def _make_interface(self) -> None:
         robot, camera = self.config.robot, self.config.camera
-        self.clock_pub = self.create_publisher(Clock, "/clock", 10)
+        self.clock_pub = None if self.stand_in.real else self.create_publisher(Clock, "/clock", 10)
         self.state_pub = self.create_publisher(AssemblyState, robot.state_topic, 10)
         self.joint_pub = self.create_publisher(JointState, robot.joint_states_topic, 10)
         self.endpoint_pubs = {
@@ -179,6 +202,22 @@ class SimulatedBaxter(Node):
         self.create_subscription(Empty, "/robot/set_super_reset", self._on_reset, _COMMANDS)
         self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
         self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
+        if not self.stand_in.real:
+            self._make_simulator_interface()
+        sensor = qos_profile_sensor_data
+        self.image_pub = self.create_publisher(Image, camera.image_topic, sensor)
+        self.depth_pub = self.create_publisher(Image, camera.depth_topic, sensor)
+        self.info_pub = self.create_publisher(CameraInfo, camera.info_topic, sensor)
+        self.camera_pose_pub = None
+        if not self.stand_in.real:
+            self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, LATCHED)
+        self.hand_pubs = {
+            s: self.create_publisher(Image, f"/cameras/{s}_hand_camera/image", sensor)
+            for s in SIDES
+        }
+
+    def _make_simulator_interface(self) -> None:
+        """What only a simulator offers: a new clutter, the lockstep and the oracle."""
         self.create_service(
             Trigger,
             "~/reset_scene",
@@ -196,15 +235,6 @@ class SimulatedBaxter(Node):
             self._on_oracle,
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
-        sensor = qos_profile_sensor_data
-        self.image_pub = self.create_publisher(Image, camera.image_topic, sensor)
-        self.depth_pub = self.create_publisher(Image, camera.depth_topic, sensor)
-        self.info_pub = self.create_publisher(CameraInfo, camera.info_topic, sensor)
-        self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, LATCHED)
-        self.hand_pubs = {
-            s: self.create_publisher(Image, f"/cameras/{s}_hand_camera/image", sensor)
-            for s in SIDES
-        }
 
     def _gripper_properties(self) -> EndEffectorProperties:
         return EndEffectorProperties(
@@ -409,6 +439,7 @@ class SimulatedBaxter(Node):
         robot_state = Pace(ros.robot_state_rate, cap)
         camera, refill = Pace(ros.camera_rate, ros.max_camera_rate_wall), Pace(1.0)
         wall_start, sim_start = time.monotonic(), self.world.time
+        pace = self.stand_in.real_time_factor
         clock_sent = -math.inf
         viewer = None
         try:
@@ -426,7 +457,7 @@ class SimulatedBaxter(Node):
                     continue
                 self.world.step(self.world.control_period)
                 now, wall = self.world.time, time.monotonic()
-                if clock.due(now, wall):
+                if self.clock_pub and clock.due(now, wall):
                     clock_sent = now
                     self.clock_pub.publish(Clock(clock=stamp(now)))
                 if joints.due(now, wall):
@@ -445,8 +476,8 @@ class SimulatedBaxter(Node):
                     self.get_logger().info("table refilled with a new clutter")
                 if ros.viewer:
                     viewer = self._sync_viewer(viewer)
-                if ros.real_time_factor > 0:
-                    ahead = (now - sim_start) / ros.real_time_factor - (wall - wall_start)
+                if pace > 0:
+                    ahead = (now - sim_start) / pace - (wall - wall_start)
                     if ahead > 0:
                         time.sleep(ahead)
         except Exception as e:  # the node must exit, not hang without physics
@@ -491,7 +522,7 @@ class SimulatedBaxter(Node):
     def _publish_joint_states(self, now: float) -> None:
         """Joint and endpoint states; a topic nobody listens to costs nothing (its message is
         not even built), so a bare simulator spends its time on physics."""
-        t = stamp(now)
+        t = self.stand_in.robot(now)
         world = self.world
         if self.joint_pub.get_subscription_count():
             joints = JointState(
@@ -538,7 +569,7 @@ class SimulatedBaxter(Node):
         if self._last_errors.get(f"{side} gripper"):
             state["last_error"] = self._last_errors[f"{side} gripper"]
         msg = EndEffectorState(
-            timestamp=stamp(now),
+            timestamp=self.stand_in.robot(now),
             id=GRIPPER_HARDWARE_ID,
             enabled=int(enabled),
             calibrated=int(calibrated),
@@ -590,15 +621,16 @@ class SimulatedBaxter(Node):
         return camera_info(full, roi=(x, y, width, height) if cropped else None)
 
     def _publish_cameras(self, now: float) -> None:
+        t = self.stand_in.camera(now)  # the exposure's time, before the render
         frame = self.world.render_head_camera()
-        t = stamp(now)
         rgb, depth = rgb_to_image(frame.rgb), depth_to_image(frame.depth)
         info = self._camera_info(frame.intrinsics)
         for msg in (rgb, depth, info):
             msg.header.stamp, msg.header.frame_id = t, CAMERA_FRAME
-        pose = PoseStamped(pose=pose_message(frame.position, frame.rotation))
-        pose.header.stamp, pose.header.frame_id = t, self.config.robot.base_frame
-        self.camera_pose_pub.publish(pose)
+        if self.camera_pose_pub is not None:
+            pose = PoseStamped(pose=pose_message(frame.position, frame.rotation))
+            pose.header.stamp, pose.header.frame_id = t, self.config.robot.base_frame
+            self.camera_pose_pub.publish(pose)
         self.image_pub.publish(rgb)
         self.depth_pub.publish(depth)
         self.info_pub.publish(info)

@@ -183,10 +183,15 @@ class CameraRenderer:
 
     def pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """Optical centre and optical-to-base rotation of the camera now."""
-        position = data.cam_xpos[self._camera_id].copy()
-        rotation = data.cam_xmat[self._camera_id].reshape(3, 3) @ _MUJOCO_TO_OPTICAL
-        return position, rotation
+        return optical_pose(data, self._camera_id)
 
     def close(self) -> None:
         """Free the GL resources."""
         self._renderer.close()
+
+
+def optical_pose(data: mujoco.MjData, camera_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """A camera's optical centre and optical-to-base rotation now; no rendering, no GL."""
+    position = data.cam_xpos[camera_id].copy()
+    rotation = data.cam_xmat[camera_id].reshape(3, 3) @ _MUJOCO_TO_OPTICAL
+    return position, rotation

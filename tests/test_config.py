@@ -27,6 +27,7 @@ def test_defaults_are_valid_and_cover_every_section():
         "clear_table",
         "storage",
         "simulator",
+        "preflight",
     }
     assert config.trial.approach_height == 0.25
     assert config.trial.lift_height == 0.20

@@ -208,6 +208,50 @@ def test_capture_takes_only_a_frame_whose_stamps_agree_and_follow_its_start(conf
         runner.close()
 
 
+def test_capture_takes_a_frame_from_a_camera_clock_behind_by_up_to_max_clock_skew():
+    """A real Kinect stamps with its own computer's clock: a frame stamped up to
+    ``camera.max_clock_skew`` before the capture began counts, one stamped earlier does not."""
+    py_trees.blackboard.Blackboard.clear()
+    config = load_config(overrides={"camera.max_clock_skew": 3.0})
+    capture = CaptureScene("left", config)
+    root = py_trees.composites.Sequence(
+        "Trial", memory=True, children=[StartTrial("left", config), capture]
+    )
+    runner = TreeRunner(root)
+    camera = Camera(runner.node, config)
+    reader = py_trees.blackboard.Client(name="test reader")
+    reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
+
+    def send(t: Time) -> None:
+        rgb, depth_image, intrinsics = colour(), depth(), info()
+        for msg in (rgb, depth_image, intrinsics):
+            msg.header.stamp = t
+        camera.pose.publish(PoseStamped(pose=pose()))
+        for publisher, msg in ((camera.rgb, rgb), (camera.depth, depth_image)):
+            publisher.publish(msg)
+        camera.info.publish(intrinsics)
+
+    try:
+        runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
+        now = runner.node.get_clock().now()  # after the capture began
+        too_early, within = ((now - Duration(seconds=s)).to_msg() for s in (3.5, 2.0))
+        for _ in range(20):
+            send(too_early)
+            time.sleep(0.05)
+        assert capture.status == Status.RUNNING
+        assert not reader.exists(key("left", "scene"))
+
+        def taken() -> bool:
+            send(within)
+            return root.status == Status.SUCCESS
+
+        runner.wait_for(taken, 30, "a frame stamped 2 s before now was not taken")
+        assert reader.get(key("left", "scene")).stamp == pytest.approx(stamp(within))
+    finally:
+        runner.close()
+        py_trees.blackboard.Blackboard.clear()
+
+
 @pytest.mark.slow
 def test_a_missing_scorer_stops_the_setup_naming_it(capfd):
     """As py_trees_ros's clients wait for their servers in setup: a learned chooser whose scorer

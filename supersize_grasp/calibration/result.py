@@ -79,12 +79,31 @@ def save(
         "views": residuals,
         "skipped": list(skipped),
     }
+    _write(path, data, "supersize-grasp calibrate-camera")
+
+
+def save_known_pose(
+    path: Path, position, rotation: np.ndarray, *, frame_id: str, writer: str, date: str
+) -> None:
+    """A file with a pose known without calibrating (the simulator's true camera, for the real
+    profile run against it): the camera_pose node reads it like a calibration's."""
+    pose = np.eye(4)
+    pose[:3, :3], pose[:3, 3] = rotation, position
+    _write(
+        path,
+        {"format": FORMAT, "date": date, "frame_id": frame_id, "camera_in_base": _pose(pose)},
+        writer,
+    )
+
+
+def _write(path: Path, data: Mapping[str, Any], writer: str) -> None:
+    """Atomically: a temporary name, fsynced, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "w") as f:
-        f.write(f"# {FORMAT}: written by supersize-grasp calibrate-camera; the camera_pose node\n")
+        f.write(f"# {FORMAT}: written by {writer}; the camera_pose node\n")
         f.write("# publishes camera_in_base (the optical frame in frame_id) from it.\n")
-        yaml.safe_dump(data, f, sort_keys=False)
+        yaml.safe_dump(dict(data), f, sort_keys=False)
         f.flush()
         os.fsync(f.fileno())
     os.replace(temporary, path)

@@ -24,11 +24,20 @@ def add_arguments(parser) -> None:
         metavar="PNG",
         help="render the head camera's view of the seeded clutter to PNG and exit (no ROS)",
     )
+    parser.add_argument(
+        "--save-camera-pose",
+        type=Path,
+        metavar="YAML",
+        help="write the head camera's true pose as a calibration file and exit (no ROS): what "
+        "the camera_pose node publishes when the real profile runs against the simulator",
+    )
 
 
 def run(args, config) -> int:
     if args.save_image:
         return save_image(args, config)
+    if args.save_camera_pose:
+        return save_camera_pose(args, config)
     parameters = {}
     if args.viewer:
         parameters["simulator.ros.viewer"] = True
@@ -60,4 +69,31 @@ def save_image(args, config) -> int:
     objects = ", ".join(o.object_id for o in world.objects())
     print(f"saved the head camera's view ({frame.rgb.shape[1]}x{frame.rgb.shape[0]}) of: {objects}")
     print(f"  -> {args.save_image}")
+    return 0
+
+
+def save_camera_pose(args, config) -> int:
+    from datetime import UTC, datetime
+
+    import mujoco
+
+    from supersize_grasp.calibration.result import save_known_pose
+    from supersize_grasp.simulator.camera import optical_pose
+    from supersize_grasp.simulator.scene import HEAD_CAMERA, build_model
+
+    model = build_model(config.simulator)
+    data = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, data, model.key("home").id)
+    mujoco.mj_forward(model, data)
+    position, rotation = optical_pose(data, model.camera(HEAD_CAMERA).id)
+    save_known_pose(
+        args.save_camera_pose,
+        position,
+        rotation,
+        frame_id=config.robot.base_frame,
+        writer="supersize-grasp sim --save-camera-pose (the simulator's true pose)",
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    print(f"saved the head camera's true pose at {[round(float(v), 4) for v in position]}")
+    print(f"  -> {args.save_camera_pose}")
     return 0
