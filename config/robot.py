@@ -46,6 +46,15 @@ class RobotConfig(StrictModel):
         description="wall s without a new robot, joint or gripper state after which that state "
         "counts as lost (a dead simulator or ros1_bridge): the running trials stop unlogged",
     )
+    ik_tolerance_position: float = Field(
+        0.001,
+        gt=0.0,
+        description="m: how close the baxter_ik node's solutions (a real robot's IK service) "
+        "put the endpoint to its target; the simulator's own: simulator.arm.ik_tolerance_*",
+    )
+    ik_tolerance_angle: float = Field(
+        0.0087, gt=0.0, description="rad (0.5 deg): and how close they turn it to its orientation"
+    )
     label: GripperLabelConfig = GripperLabelConfig()
 
     def topic(self, template: str, side: Side) -> str:

@@ -12,7 +12,7 @@ import mujoco
 import numpy as np
 
 from ..geometry import top_down_quaternion
-from .kinematics import ArmIK, wxyz_to_xyzw, xyzw_to_wxyz
+from .kinematics import arm_ik, solve_pose, wxyz_to_xyzw
 from .scene import (
     SIDES,
     actuator_name,
@@ -74,16 +74,7 @@ class Arm:
         }
         self._target = world.data.qpos[self._qadr].copy()
         self._setpoint = self._target.copy()
-        a = config.arm
-        self._ik = ArmIK(
-            model,
-            side,
-            damping=a.ik_damping,
-            tol_position=a.ik_tolerance_position,
-            tol_angle=a.ik_tolerance_angle,
-            iterations=a.ik_iterations,
-            n_seeds=a.ik_seeds,
-        )
+        self._ik = arm_ik(model, side, config.arm)
 
     # ---- commands ------------------------------------------------------------------------
     def command_joint_positions(
@@ -192,20 +183,8 @@ class Arm:
 
         The current angles are always tried first after ``seed``; the simulation is untouched.
         """
-        pos = np.asarray(position, dtype=float).reshape(3)
-        quat = np.asarray(quaternion_xyzw, dtype=float).reshape(4)
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
-            raise ValueError("IK target must be finite")
-        if np.linalg.norm(quat) < 1e-9:
-            raise ValueError("IK target quaternion has zero norm")
-        seeds = []
-        if seed is not None:
-            seeds.append(np.array([seed.get(n, 0.0) for n in self.joint_names], dtype=float))
-        seeds.append(self._world.data.qpos[self._qadr].copy())
-        result = self._ik.solve(pos, xyzw_to_wxyz(quat), seeds)
-        return result.is_valid, {
-            n: float(v) for n, v in zip(self.joint_names, result.positions, strict=True)
-        }
+        current = self._world.data.qpos[self._qadr]
+        return solve_pose(self._ik, self.joint_names, position, quaternion_xyzw, seed, current)
 
     def solve_top_down(
         self,
