@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import mujoco
 import numpy as np
 
+from ..config.arms import ARM_VELOCITY_LIMITS
 from ..geometry import top_down_quaternion
 from .kinematics import arm_ik, solve_pose, wxyz_to_xyzw
 from .scene import (
@@ -64,8 +65,7 @@ class Arm:
         )
         self.lower = model.jnt_range[ids, 0].copy()
         self.upper = model.jnt_range[ids, 1].copy()
-        # URDF velocity limits: 1.5 rad/s shoulder/elbow, 4.0 rad/s wrist.
-        self.velocity_limits = np.array([1.5, 1.5, 1.5, 1.5, 4.0, 4.0, 4.0])
+        self.velocity_limits = np.array(ARM_VELOCITY_LIMITS)
         self._speed = self.velocity_limits * config.arm.speed_ratio
         self._body = model.body(endpoint_body(side)).id
         self._wrench_bodies = {

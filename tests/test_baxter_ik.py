@@ -7,15 +7,11 @@ the SDK seeds from the robot's current angles.
 """
 
 import math
-import threading
 
 import numpy as np
 import pytest
-import rclpy
 from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 
 from supersize_grasp.behaviors.trial_plan import plan_trial
@@ -24,10 +20,9 @@ from supersize_grasp.config.simulator import SimulatorConfig
 from supersize_grasp.geometry import top_down_quaternion
 from supersize_grasp.graph import sim_graph
 from supersize_grasp.launcher import GraphProcess
-from supersize_grasp.nodes.baxter_ik import BaxterIK
 from supersize_grasp.simulator.kinematics import BaxterKinematics
 from supersize_grasp.simulator.world import BaxterWorld
-from tests.sdk_client import Listener
+from tests.sdk_client import IKNode, Listener
 
 SIDES = ("left", "right")
 PRIMITIVES = {"folder": "builtin:primitives", "graspable_only": False}  # no object data needed
@@ -126,26 +121,6 @@ def solution(response: SolvePositionIK.Response) -> dict[str, float]:
 
 def noop() -> None:
     pass
-
-
-class IKNode:
-    """The ``baxter_ik`` node in this process, spun on a thread of its own."""
-
-    def __init__(self, **parameters) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        overrides = [Parameter(k, value=v) for k, v in parameters.items()]
-        self.node = BaxterIK(context=self.context, parameter_overrides=overrides)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=10.0)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
 
 
 def poses_over_the_table(side: str, n: int, seed: int):
