@@ -49,6 +49,7 @@ setup(
     entry_points={
         "console_scripts": [
             "supersize-grasp = supersize_grasp.cli:main",
+            "baxter_ik = supersize_grasp.nodes.baxter_ik:main",
             "camera_pose = supersize_grasp.nodes.camera_pose:main",
             "grasp_scorer = supersize_grasp.nodes.grasp_scorer:main",
             "interface_echo = supersize_grasp.nodes.interface_check:main",

@@ -38,6 +38,9 @@ class PlanDrop(SolveIK):
             timeout=config.trial.motion_timeout,
         )
 
+    def describe(self) -> str:
+        return f"drop over the {self.side} bin (clear_table.bin_{self.side})"
+
 
 def drop_in_bin(side: str, config: Config) -> py_trees.behaviour.Behaviour:
     """``when_held`` of the trial subtree: carry the object over the bin and let go."""

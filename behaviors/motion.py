@@ -76,3 +76,50 @@ class PathFollower:
         if self.still_since is None:
             self.still_since = now
         return now - self.still_since >= self.blocked_time
+
+
+MAX_STEP_TIME = 0.25  # s: a late tick moves the command no further than this long's travel
+
+
+class SpeedLimit:
+    """The speed ratio enforced on what is sent, whatever the robot's own setting: commanded
+    positions move towards each target at no more than ``ratio`` x each joint's velocity limit,
+    all joints on one straight line in joint space (as Baxter's position mode moves them), from
+    the measured positions at the start. ``ratio`` 1.0 is the robot's own limit: targets pass
+    unchanged.
+
+    Args:
+        ratio: fraction of each joint's velocity limit, in (0, 1].
+        limits: rad/s by joint name.
+    """
+
+    def __init__(self, ratio: float, limits: Mapping[str, float]) -> None:
+        if not 0.0 < ratio <= 1.0:
+            raise ValueError(f"speed ratio must be in (0, 1], got {ratio}")
+        self.ratio, self.limits = ratio, dict(limits)
+        self.commanded: dict[str, float] = {}
+        self.time: float | None = None
+
+    def command(
+        self, now: float, target: Mapping[str, float], positions: Mapping[str, float]
+    ) -> dict[str, float]:
+        """The positions to send at ``now`` (s) on the way to ``target``.
+
+        Raises:
+            ValueError: a joint of ``target`` has no velocity limit.
+        """
+        unknown = sorted(set(target) - set(self.limits))
+        if unknown:
+            raise ValueError(f"no velocity limit for {unknown}")
+        if self.ratio >= 1.0:
+            return dict(target)
+        dt = 0.0 if self.time is None else min(max(now - self.time, 0.0), MAX_STEP_TIME)
+        self.time = now
+        start = {n: self.commanded.get(n, positions[n]) for n in target}
+        fraction = 1.0
+        for name, value in target.items():
+            distance = abs(value - start[name])
+            if distance > 0.0:
+                fraction = min(fraction, self.ratio * self.limits[name] * dt / distance)
+        self.commanded = {n: start[n] + fraction * (v - start[n]) for n, v in target.items()}
+        return dict(self.commanded)

@@ -22,9 +22,10 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 
+from supersize_grasp.config.arms import joint_velocity_limits
 from supersize_grasp.config.robot import RobotConfig
 
-from .motion import PathFollower
+from .motion import PathFollower, SpeedLimit
 from .ros.exceptions import NotReadyError
 
 Status = py_trees.common.Status
@@ -255,6 +256,10 @@ class CalibrateGripper(GripperCommand):
 class MoveJoints(RobotBehaviour):
     """Position-mode motion through joint-space waypoints, re-sent every tick like baxter_interface.
 
+    Every joint command of the tree goes out here, so here the speed ratio
+    (``robot.safety.speed_ratio``) is enforced: the commanded positions move towards each
+    waypoint at no more than that fraction of the joints' velocity limits (``SpeedLimit``).
+
     Args:
         side: arm.
         robot: SDK names.
@@ -298,12 +303,17 @@ class MoveJoints(RobotBehaviour):
         self.follower = PathFollower(
             path, self.tolerance, self.stop_when_blocked, self.blocked_time
         )
+        self.limit = SpeedLimit(self.robot.safety.speed_ratio, joint_velocity_limits())
+        unknown = sorted({n for p in path for n in p} - set(self.limit.limits))
+        self.problem = "no waypoints" if not path else ""
+        if unknown:
+            self.problem = f"not commanded: no velocity limit for {unknown}"
         self.deadline = self.now() + self.timeout
 
     def update(self) -> Status:
         path = self.follower.path
-        if not path:
-            self.feedback_message = "no waypoints"
+        if self.problem:
+            self.feedback_message = self.problem
             return Status.FAILURE
         joints = self.read(JOINTS_KEY)
         if joints is None:
@@ -312,10 +322,9 @@ class MoveJoints(RobotBehaviour):
         # Stood-still time is measured on the states' own stamps: states that stop arriving (a
         # loaded machine) must not read as an arm that stopped moving.
         stamp = joints.header.stamp.sec + joints.header.stamp.nanosec * 1e-9
+        positions = dict(zip(joints.name, joints.position, strict=True))
         step = self.follower.step(
-            stamp or self.now(),
-            dict(zip(joints.name, joints.position, strict=True)),
-            dict(zip(joints.name, joints.velocity, strict=False)),
+            stamp or self.now(), positions, dict(zip(joints.name, joints.velocity, strict=False))
         )
         if step.outcome == "arrived":
             self.feedback_message = "arrived"
@@ -329,11 +338,12 @@ class MoveJoints(RobotBehaviour):
             where = f"waypoint {step.index + 1}/{len(path)}"
             self.feedback_message = f"timed out after {self.timeout:.0f} s at {where}"
             return Status.FAILURE
+        command = self.limit.command(self.now(), step.target, positions)
         self.publisher.publish(
             JointCommand(
                 mode=JointCommand.POSITION_MODE,
-                names=list(step.target),
-                command=list(step.target.values()),
+                names=list(command),
+                command=list(command.values()),
             )
         )
         self.feedback_message = (
@@ -368,6 +378,11 @@ class SolveIK(RobotBehaviour):
     the previous path so that consecutive paths stay on one arm configuration; requests are
     chained across ticks, never blocking. SUCCESS writes each path's ``[{joint: angle}, ...]``
     to ``<output_key>/<path>`` (what ``MoveJoints`` reads); FAILURE when any pose is unreachable.
+
+    Every endpoint target of the tree is planned here, so here the safety workspace
+    (``robot.safety.workspace``) is enforced: a plan with a pose outside the box is refused,
+    logged as an error naming what was planned (:meth:`describe`) and the box, and never sent
+    to the IK service, so nothing of it can be executed.
 
     Args:
         poses: callable returning ``{path name: [pose, ...]}`` when the behaviour starts (it
@@ -404,6 +419,26 @@ class SolveIK(RobotBehaviour):
         self.plan: dict[str, list[dict[str, float]]] = {}
         self.future = None
         self.deadline = Deadline(self.now(), self.timeout)
+        self.refused = self._outside_workspace()
+        if self.refused:
+            self.node.get_logger().error(self.refused)
+
+    def describe(self) -> str:
+        """What is planned, for a refusal's message (subclasses name their grasp or spot)."""
+        return "the plan"
+
+    def _outside_workspace(self) -> str:
+        box = self.robot.safety.workspace
+        for name, path in self.paths:
+            for position, _ in path:
+                if not box.contains(position):
+                    x, y, z = (float(v) for v in position)
+                    return (
+                        f"{self.name}: {self.describe()} refused: its {name} pose "
+                        f"({x:.3f}, {y:.3f}, {z:.3f}) m is outside the safety workspace {box} m "
+                        "(robot.safety.workspace); not executed"
+                    )
+        return ""
 
     def _request(self) -> None:
         _, path = self.paths[len(self.plan)]
@@ -422,9 +457,15 @@ class SolveIK(RobotBehaviour):
         self.future = self.client.call_async(request)
 
     def update(self) -> Status:
+        if self.refused:
+            self.feedback_message = self.refused
+            return Status.FAILURE
         if not self.client.service_is_ready():
             self.feedback_message = "waiting for the IK service"
             return Status.FAILURE if self.deadline.passed(self.now()) else Status.RUNNING
+        return self._poll()
+
+    def _poll(self) -> Status:
         if self.future is None:
             self._request()
         name, path = self.paths[len(self.plan)]

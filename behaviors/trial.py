@@ -9,6 +9,7 @@ for one arm with a pluggable grasp chooser; ``collection_tree`` runs both arms a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -80,6 +81,10 @@ class PlanGrasp(SolveIK):
     def _poses(self):
         g: Grasp = self.bb.get(key(self.side, "grasp"))
         return plan_trial(self.config.trial, g.x, g.y, g.theta).paths()
+
+    def describe(self) -> str:
+        g: Grasp = self.bb.get(key(self.side, "grasp"))
+        return f"grasp (x {g.x:.3f} m, y {g.y:.3f} m, theta {math.degrees(g.theta):.0f} deg)"
 
     def update(self) -> Status:
         status = super().update()
@@ -156,8 +161,12 @@ class PlanPutDown(SolveIK):
         )
 
     def _poses(self):
-        spot = put_down_spot(self.rng, getattr(self.config.arms, self.side).workspace)
-        return plan_trial(self.config.trial, *spot).put_down_paths()
+        self.spot = put_down_spot(self.rng, getattr(self.config.arms, self.side).workspace)
+        return plan_trial(self.config.trial, *self.spot).put_down_paths()
+
+    def describe(self) -> str:
+        x, y, _ = self.spot
+        return f"put-down at (x {x:.3f} m, y {y:.3f} m)"
 
 
 class RequestRefill(RobotBehaviour):

@@ -6,6 +6,16 @@ from .base import StrictModel
 from .robot import Side
 
 ARM_JOINTS = ("s0", "s1", "e0", "e1", "w0", "w1", "w2")
+ARM_VELOCITY_LIMITS = (1.5, 1.5, 1.5, 1.5, 4.0, 4.0, 4.0)  # rad/s, Rethink's URDF
+
+
+def joint_velocity_limits() -> dict[str, float]:
+    """Both arms' joint velocity limits by SDK name (``left_s0``: 1.5 rad/s, ...)."""
+    return {
+        f"{side}_{joint}": limit
+        for side in ("left", "right")
+        for joint, limit in zip(ARM_JOINTS, ARM_VELOCITY_LIMITS, strict=True)
+    }
 
 
 class Workspace(StrictModel):

@@ -67,6 +67,7 @@ from std_msgs.msg import Bool, Empty, Header
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
+from supersize_grasp.ik_service import IKAnswer, IKTarget, ik_response, ik_targets, solve_target
 from supersize_grasp.msgs import (
     camera_info,
     camera_model,
@@ -328,51 +329,21 @@ class SimulatedBaxter(Node):
     def _on_ik(self, side: str, request, response):
         """All poses of a request are solved in one job of the physics loop: one wait for its
         next period, not one per pose (a loaded machine made a trial's plan wait seconds)."""
-        seeds: dict[str, float] = {}
-        targets: list[tuple | None] = []
-        for i, pose_stamped in enumerate(request.pose_stamp):
-            if request.seed_mode != request.SEED_CURRENT and request.seed_angles:
-                s = request.seed_angles[min(i, len(request.seed_angles) - 1)]
-                if len(s.name) == len(s.position):
-                    seeds = dict(zip(s.name, s.position, strict=True))
-                else:
-                    self._refuse(f"{side} IK", ValueError("seed names and positions differ"))
-            p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
-            frame = pose_stamped.header.frame_id
-            base = self.config.robot.base_frame
-            if frame not in ("", base):
-                self._refuse(f"{side} IK", ValueError(f"frame {frame!r} is not {base!r}"))
-                targets.append(None)
-            else:
-                targets.append(((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), seeds or None))
+        targets, problems = ik_targets(request, self.config.robot.base_frame)
+        for problem in problems:
+            self._refuse(f"{side} IK", ValueError(problem))
 
-        def solve_all(world: BaxterWorld) -> list[tuple[bool, dict[str, float], str]]:
-            answers = []
-            for target in targets:
-                try:
-                    answers.append((*world.arm(side).solve_ik(*target), "") if target else None)
-                except ValueError as e:
-                    answers.append((False, {}, str(e)))
-            return answers
+        def solve_all(world: BaxterWorld) -> list[IKAnswer]:
+            def solve(t: IKTarget) -> tuple[bool, dict[str, float]]:
+                return world.arm(side).solve_ik(t.position, t.orientation, t.seed)
 
-        for target, answer in zip(targets, self._submit(solve_all).wait(), strict=True):
-            valid, joints, error = answer if answer is not None else (False, {}, "")
-            if error:
-                self._refuse(f"{side} IK", ValueError(error))
-            response.joints.append(
-                JointState(
-                    name=list(joints) if valid else [],
-                    position=list(joints.values()) if valid else [],
-                )
-            )
-            response.is_valid.append(bool(valid))
-            seeded = target is not None and target[2] is not None
-            response.result_type.append(
-                (request.SEED_USER if seeded else request.SEED_CURRENT)
-                if valid
-                else SolvePositionIK.Response.RESULT_INVALID
-            )
-        return response
+            return [solve_target(solve, target) for target in targets]
+
+        answers = self._submit(solve_all).wait()
+        for answer in answers:
+            if answer.error:
+                self._refuse(f"{side} IK", ValueError(answer.error))
+        return ik_response(response, targets, answers)
 
     def _on_oracle(self, request, response):
         """The oracle policy (ground truth, simulation only): tries the request's candidates on

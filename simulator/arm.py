@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import mujoco
 import numpy as np
 
+from ..config.arms import ARM_VELOCITY_LIMITS
 from ..geometry import top_down_quaternion
-from .kinematics import ArmIK, wxyz_to_xyzw, xyzw_to_wxyz
+from .kinematics import arm_ik, solve_pose, wxyz_to_xyzw
 from .scene import (
     SIDES,
     actuator_name,
@@ -64,8 +65,7 @@ class Arm:
         )
         self.lower = model.jnt_range[ids, 0].copy()
         self.upper = model.jnt_range[ids, 1].copy()
-        # URDF velocity limits: 1.5 rad/s shoulder/elbow, 4.0 rad/s wrist.
-        self.velocity_limits = np.array([1.5, 1.5, 1.5, 1.5, 4.0, 4.0, 4.0])
+        self.velocity_limits = np.array(ARM_VELOCITY_LIMITS)
         self._speed = self.velocity_limits * config.arm.speed_ratio
         self._body = model.body(endpoint_body(side)).id
         self._wrench_bodies = {
@@ -74,16 +74,7 @@ class Arm:
         }
         self._target = world.data.qpos[self._qadr].copy()
         self._setpoint = self._target.copy()
-        a = config.arm
-        self._ik = ArmIK(
-            model,
-            side,
-            damping=a.ik_damping,
-            tol_position=a.ik_tolerance_position,
-            tol_angle=a.ik_tolerance_angle,
-            iterations=a.ik_iterations,
-            n_seeds=a.ik_seeds,
-        )
+        self._ik = arm_ik(model, side, config.arm)
 
     # ---- commands ------------------------------------------------------------------------
     def command_joint_positions(
@@ -192,20 +183,8 @@ class Arm:
 
         The current angles are always tried first after ``seed``; the simulation is untouched.
         """
-        pos = np.asarray(position, dtype=float).reshape(3)
-        quat = np.asarray(quaternion_xyzw, dtype=float).reshape(4)
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
-            raise ValueError("IK target must be finite")
-        if np.linalg.norm(quat) < 1e-9:
-            raise ValueError("IK target quaternion has zero norm")
-        seeds = []
-        if seed is not None:
-            seeds.append(np.array([seed.get(n, 0.0) for n in self.joint_names], dtype=float))
-        seeds.append(self._world.data.qpos[self._qadr].copy())
-        result = self._ik.solve(pos, xyzw_to_wxyz(quat), seeds)
-        return result.is_valid, {
-            n: float(v) for n, v in zip(self.joint_names, result.positions, strict=True)
-        }
+        current = self._world.data.qpos[self._qadr]
+        return solve_pose(self._ik, self.joint_names, position, quaternion_xyzw, seed, current)
 
     def solve_top_down(
         self,

@@ -7,12 +7,14 @@ vanish at 180 degrees.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
-from .scene import arm_joint_names, endpoint_body
+from ..config.simulator import ArmControlConfig
+from .scene import SIDES, URDF_PATH, arm_joint_names, endpoint_body
 
 # The S1 joint sits 0.279 m from the S0 joint origin and the stretched arm reaches 1.129 m from S1
 # (baxter-model note), so nothing beyond 1.41 m of the S0 origin is reachable: refused at once.
@@ -164,3 +166,102 @@ class ArmIK:
                 best = result
         assert best is not None
         return best
+
+
+def arm_ik(model: mujoco.MjModel, side: str, config: ArmControlConfig) -> ArmIK:
+    """The solver with the configured settings (``simulator.arm.ik_*``)."""
+    return ArmIK(
+        model,
+        side,
+        damping=config.ik_damping,
+        tol_position=config.ik_tolerance_position,
+        tol_angle=config.ik_tolerance_angle,
+        iterations=config.ik_iterations,
+        n_seeds=config.ik_seeds,
+    )
+
+
+def solve_pose(
+    ik: ArmIK,
+    joint_names: Sequence[str],
+    position: Sequence[float],
+    quaternion_xyzw: Sequence[float],
+    seed: Mapping[str, float] | None,
+    current: np.ndarray | None,
+) -> tuple[bool, dict[str, float]]:
+    """One pose of the SDK's IK service: ``seed`` first (a joint it lacks counts as 0), then the
+    ``current`` angles, then the solver's fixed seeds. Shared by the simulated arm and the ROS 2
+    IK node, so both answer a request alike.
+
+    Raises:
+        ValueError: a target that is not finite or a quaternion of zero norm.
+    """
+    pos = np.asarray(position, dtype=float).reshape(3)
+    quat = np.asarray(quaternion_xyzw, dtype=float).reshape(4)
+    if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
+        raise ValueError("IK target must be finite")
+    if np.linalg.norm(quat) < 1e-9:
+        raise ValueError("IK target quaternion has zero norm")
+    seeds = []
+    if seed is not None:
+        seeds.append(np.array([seed.get(n, 0.0) for n in joint_names], dtype=float))
+    if current is not None:
+        seeds.append(np.asarray(current, dtype=float).copy())
+    result = ik.solve(pos, xyzw_to_wxyz(quat), seeds)
+    return result.is_valid, {
+        n: float(v) for n, v in zip(joint_names, result.positions, strict=True)
+    }
+
+
+def kinematic_model() -> mujoco.MjModel:
+    """Baxter from Rethink's URDF alone: no table, objects, cameras or actuators.
+
+    The arms' chains are those of the simulated scene (which only adds fingers' slot offsets,
+    actuators and the world around), so IK on it answers as the simulator's does, in about 2 ms
+    to build instead of a scene's compilation.
+    """
+    return mujoco.MjSpec.from_file(str(URDF_PATH)).compile()
+
+
+class BaxterKinematics:
+    """Both arms' IK and forward kinematics on :func:`kinematic_model`: the simulator's solver
+    without a simulation, for a real robot's IK service (``nodes/baxter_ik.py``)."""
+
+    def __init__(self, config: ArmControlConfig) -> None:
+        self.model = kinematic_model()
+        self._ik = {side: arm_ik(self.model, side, config) for side in SIDES}
+        self.joint_names = {side: tuple(arm_joint_names(side)) for side in SIDES}
+
+    def _arm(self, side: str) -> ArmIK:
+        if side not in self._ik:
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        return self._ik[side]
+
+    def solve(
+        self,
+        side: str,
+        position: Sequence[float],
+        quaternion_xyzw: Sequence[float],
+        seed: Mapping[str, float] | None = None,
+        current: Mapping[str, float] | None = None,
+    ) -> tuple[bool, dict[str, float]]:
+        """Joint angles for the endpoint pose, or ``(False, best try)``; see :func:`solve_pose`.
+        ``current``: the arm's measured angles, used when it holds all seven joints."""
+        ik, names = self._arm(side), self.joint_names[side]
+        here = None
+        if current is not None and all(n in current for n in names):
+            here = np.array([current[n] for n in names], dtype=float)
+        return solve_pose(ik, names, position, quaternion_xyzw, seed, here)
+
+    def forward(self, side: str, joints: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoint position and quaternion (x, y, z, w) at the arm's angles (all seven).
+
+        Raises:
+            ValueError: a joint of the arm is missing.
+        """
+        ik, names = self._arm(side), self.joint_names[side]
+        missing = [n for n in names if n not in joints]
+        if missing:
+            raise ValueError(f"forward kinematics needs {missing}")
+        position, quat = ik.forward(np.array([joints[n] for n in names]))
+        return position, wxyz_to_xyzw(quat)

@@ -22,6 +22,7 @@ LEARNED = ("sample", "greedy")
 
 # Executable name (console script, `ros2 run supersize_grasp <name>`) -> module with main().
 EXECUTABLES: dict[str, str] = {
+    "baxter_ik": "supersize_grasp.nodes.baxter_ik",
     "camera_pose": "supersize_grasp.nodes.camera_pose",
     "grasp_scorer": "supersize_grasp.nodes.grasp_scorer",
     "interface_echo": "supersize_grasp.nodes.interface_check",
@@ -98,6 +99,12 @@ def camera_pose(parameters: Mapping[str, Any]) -> NodeSpec:
     return NodeSpec("camera_pose", "camera_pose", parameters, unless="simulated")
 
 
+def baxter_ik(parameters: Mapping[str, Any]) -> NodeSpec:
+    """The SDK's IK service on the ROS 2 side for a real robot (ros1_bridge cannot bridge it);
+    the simulated Baxter serves it itself."""
+    return NodeSpec("baxter_ik", "baxter_ik", parameters, unless="simulated")
+
+
 def sim_graph(**parameters: Any) -> list[NodeSpec]:
     """The simulated Baxter alone: any ROS 2 client can drive it."""
     return [NodeSpec("sim_baxter", "sim_baxter", parameters)]
@@ -122,11 +129,12 @@ def collect_graph(
     specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
         camera_pose(parameters),
+        baxter_ik(parameters),
         NodeSpec("trial_tree", "trial_tree", {**tree, "policy": policy, "recorder": recorder.name}),
         recorder,
     ]
     if policy in LEARNED:
-        specs.insert(2, _scorer(checkpoint))
+        specs.insert(3, _scorer(checkpoint))
     return specs
 
 
@@ -139,10 +147,11 @@ def clear_table_graph(
     specs = [
         NodeSpec("sim_baxter", "sim_baxter", parameters, condition="simulated"),
         camera_pose(parameters),
+        baxter_ik(parameters),
         NodeSpec("trial_tree", "trial_tree", tree),
     ]
     if policy in LEARNED:
-        specs.insert(2, _scorer(checkpoint))
+        specs.insert(3, _scorer(checkpoint))
     return specs
 
 

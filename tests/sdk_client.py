@@ -22,11 +22,13 @@ from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Empty
 
 from supersize_grasp.msgs import camera_model
+from supersize_grasp.nodes.baxter_ik import BaxterIK
 from supersize_grasp.qos import LATCHED, LATEST
 
 
@@ -331,3 +333,23 @@ def capture(timeout: float = 30.0, after: float | None = None):
         return listener.frame(timeout, after)
     finally:
         listener.close()
+
+
+class IKNode:
+    """The ``baxter_ik`` node in this process, spun on a thread of its own."""
+
+    def __init__(self, **parameters) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        overrides = [Parameter(k, value=v) for k, v in parameters.items()]
+        self.node = BaxterIK(context=self.context, parameter_overrides=overrides)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.thread.join(timeout=10.0)
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)

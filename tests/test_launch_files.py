@@ -109,6 +109,19 @@ def test_the_real_robot_gets_the_calibrated_camera_pose_the_simulator_its_own(gr
     assert "camera_pose" in real and "sim_baxter" not in real
 
 
+@pytest.mark.parametrize("graph", ["collect", "clear_table"])
+@pytest.mark.parametrize("policy", ["random", "greedy"])
+def test_the_real_robot_gets_ik_on_the_ros2_side_the_simulator_serves_its_own(graph, policy):
+    """ros1_bridge cannot bridge the SDK's IK service: on a real robot the baxter_ik node serves
+    it, started before the tree that calls it; the simulated Baxter serves it itself."""
+    specs = GRAPHS[graph](policy=policy)
+    names = [s.name for s in specs]
+    simulated = {s.name for s in specs if s.starts({"simulated": True})}
+    real = {s.name for s in specs if s.starts({"simulated": False})}
+    assert "baxter_ik" in real and "baxter_ik" not in simulated
+    assert names.index("baxter_ik") < names.index("trial_tree")
+
+
 def test_every_graph_has_a_launch_file():
     shipped = {p.name.removesuffix(".launch.py") for p in LAUNCH_DIR.glob("*.launch.py")}
     assert set(GRAPHS) <= shipped
