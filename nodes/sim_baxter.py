@@ -25,8 +25,9 @@ Services: ``/ExternalTools/<side>/PositionKinematicsNode/IKService`` (SolvePosit
     (``/sim_baxter/oracle``, ScoreGrasps: the oracle policy's ground-truth choice).
 With ``simulator.ros.stand_in: real`` it looks like the real robot behind ros1_bridge instead:
 stamps on the wall clock, real-time pace, and none of what only a simulator offers (``/clock``,
-the lockstep, ``~/reset_scene``, the oracle, the camera pose): the real profile runs against it
-unchanged (``StandIn``).
+the lockstep, ``~/reset_scene``, the oracle, the camera pose) nor the IK service (the SDK's does
+not cross ros1_bridge: the real graphs' ``baxter_ik`` node answers): the real profile runs against
+it unchanged (``StandIn``).
 
 Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``camera``, ``arms``,
     ``trial``, ``learning`` and ``calibration`` sections (``simulator.calibration_marker`` mounts
@@ -193,12 +194,13 @@ class SimulatedBaxter(Node):
                 lambda msg, side=side: self._on_gripper_command(side, msg),
                 _COMMANDS,
             )
-            self.create_service(  # waits for the physics thread: its own group (see main)
-                SolvePositionIK,
-                robot.topic(robot.ik_service, side),
-                lambda req, resp, side=side: self._on_ik(side, req, resp),
-                callback_group=MutuallyExclusiveCallbackGroup(),
-            )
+            if not self.stand_in.real:  # the real robot's IK does not cross ros1_bridge
+                self.create_service(  # waits for the physics thread: its own group (see main)
+                    SolvePositionIK,
+                    robot.topic(robot.ik_service, side),
+                    lambda req, resp, side=side: self._on_ik(side, req, resp),
+                    callback_group=MutuallyExclusiveCallbackGroup(),
+                )
         self.create_subscription(Bool, robot.enable_topic, self._on_enable, _COMMANDS)
         self.create_subscription(Empty, "/robot/set_super_reset", self._on_reset, _COMMANDS)
         self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)

@@ -49,10 +49,12 @@ def run(args, config) -> int:
     except ConfigError as e:
         print(f"supersize-grasp calibrate-camera: {e}", file=sys.stderr)
         return 2
-    if args.real:
-        return calibrate(config, truth="the pose on camera.pose_topic before")
-    from supersize_grasp.graph import sim_graph
+    from supersize_grasp.graph import baxter_ik, sim_graph
     from supersize_grasp.launcher import GraphProcess
+
+    if args.real:  # the arm's IK runs on this side: the SDK's does not cross ros1_bridge
+        with GraphProcess([baxter_ik({})], config=config, arguments={"simulated": False}):
+            return calibrate(config, truth="the pose on camera.pose_topic before")
 
     simulated = {
         "simulator.calibration_marker": True,
