@@ -36,6 +36,11 @@ from .patches import bin_centre, height_above_table, patch_side_px, table_angle
 from .scores import GraspScores
 
 STRIDE = {"cpu": 4, "resnet": 4, "paper": 32}
+APPROXIMATE = {
+    "paper": "padded convolutions: the fast path's patch borders see neighbours; measured by "
+    "benchmarks/bench_scoring.py (max |score difference|, how often the best grasp differs)"
+}
+"""Profiles whose fast path differs from patch-by-patch scoring, and why; the others are exact."""
 
 
 @dataclass(frozen=True)
