@@ -4,8 +4,9 @@ The paper scores 800 patches per grasp choice. Cut one by one, that is 800 netwo
 (~18 s for AlexNet on this CPU). The fast path shares the convolutions: the scene around the
 candidates is resized once so a patch has the network's input size, the trunk runs over it once,
 and the head, applied as a convolution, scores every patch position on the trunk's stride grid.
-Candidates are snapped to that grid (4 px of the resized image for the cpu profile, ~1 scene
-pixel; 32 px, ~5 scene pixels, for AlexNet) and the snapped pixels are what gets reported.
+Candidates are snapped to that grid and the snapped pixels are what gets reported: 4 px of the
+resized image for the cpu and resnet profiles, 32 px for AlexNet; with the HD head camera's
+~110 px patches that is ~12, ~7 and ~15 scene pixels.
 
 For the cpu and resnet profiles, whose convolutions are unpadded, the fast path computes exactly
 what the naive path computes (to float rounding); for AlexNet (padded convolutions) patch borders
