@@ -32,7 +32,7 @@ from supersize_grasp_interfaces.srv import ScoreGrasps
 from supersize_grasp.config import Config
 from supersize_grasp.models.patches import table_grasp
 from supersize_grasp.models.scores import GraspScores
-from supersize_grasp.msgs import camera_info, pose_message, rgb_to_image
+from supersize_grasp.msgs import camera_info, depth_to_image, pose_message, rgb_to_image
 
 from .regions import Region
 from .robot import Status
@@ -67,9 +67,11 @@ def check_answer(answer: ScoreGrasps.Response, num_candidates: int) -> np.ndarra
 
 
 def scene_request(scene: Scene) -> ScoreGrasps.Request:
-    """A scoring request carrying the scene's colour image and its camera."""
+    """A scoring request carrying the scene's colour and depth images and its camera (depth
+    always: the chooser does not know whether the model is rgb or rgbd)."""
     request = ScoreGrasps.Request()
     request.image = rgb_to_image(scene.rgb)
+    request.depth = depth_to_image(scene.depth)
     request.camera_info = camera_info(scene.camera)
     request.camera_pose = pose_message(scene.camera.position, scene.camera.rotation)
     return request

@@ -9,8 +9,21 @@ from .base import StrictModel
 
 
 class LearningConfig(StrictModel):
-    profile: Literal["paper", "cpu"] = Field(
-        "cpu", description="paper: AlexNet trunk at 227 px; cpu: a small net that trains on 2 cores"
+    profile: Literal["paper", "cpu", "resnet"] = Field(
+        "cpu",
+        description="paper: AlexNet trunk at 227 px; cpu: a small net that trains on 2 cores; "
+        "resnet: unpadded residual net at 64 px (stronger, still hours on 2 cores)",
+    )
+    inputs: Literal["rgb", "rgbd"] = Field(
+        "rgb",
+        description="network input channels: rgb (the paper), or rgbd: rgb + each pixel's "
+        "height above the table from the registered depth image",
+    )
+    max_height: float = Field(
+        0.12,
+        gt=0.0,
+        description="m: rgbd heights above the table are clipped to [0, max_height] and scaled "
+        "to [-2, 2] (no depth reading counts as the table)",
     )
     patch_scale: float = Field(1.5, gt=0.0, description="patch side / projected gripper opening")
     gripper_opening: float = Field(

@@ -1,7 +1,8 @@
 """Grasp-network checkpoints: ``state_dict`` + the configuration + what data made them.
 
 A checkpoint is a plain dict of tensors and JSON-like values saved with ``torch.save`` and read
-with ``weights_only=True`` (no pickled code runs on load). Writes go to a temporary file that is
+with ``weights_only=True`` (no pickled code runs on load). It records the network's inputs (rgb
+or rgbd; checkpoints from before rgbd have none and are rgb). Writes go to a temporary file that is
 fsynced and renamed, so a kill or a full disk leaves the previous checkpoint intact.
 """
 
@@ -41,15 +42,28 @@ class Checkpoint:
     history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     optimizer: dict[str, Any] | None = None  # for resuming only
     rng_state: torch.Tensor | None = None
+    inputs: str = "rgb"  # rgb | rgbd (network.INPUTS)
 
     def build(self) -> GraspNet:
         """The network with these weights, in eval mode."""
-        net = GraspNet(self.profile, self.num_bins)
+        max_height = float(self.learning.get("max_height", 0.12))
+        net = GraspNet(self.profile, self.num_bins, self.inputs, max_height)
         try:
             net.load_state_dict(self.state_dict)
         except RuntimeError as e:
-            raise CheckpointError(f"weights do not fit the {self.profile!r} network: {e}") from e
+            raise CheckpointError(
+                f"weights do not fit the {self.profile!r} network with {self.inputs} inputs: {e}"
+            ) from e
         return net.eval()
+
+
+def check_inputs(checkpoint: Checkpoint, inputs: str, where: str) -> None:
+    """Refuse a model whose inputs are not those ``where`` is set up for (learning.inputs)."""
+    if checkpoint.inputs != inputs:
+        raise CheckpointError(
+            f"{where}: the model takes {checkpoint.inputs} inputs but learning.inputs is "
+            f"{inputs}; set learning.inputs: {checkpoint.inputs} or use a {inputs} model"
+        )
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
@@ -89,6 +103,7 @@ _REQUIRED = {
     "data_fingerprint": str,
     "trunk_init": str,
 }
+_OPTIONAL = {"inputs": str}
 
 
 def checkpoint_file(model: str | Path) -> Path:
@@ -118,6 +133,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     for name, kind in _REQUIRED.items():
         if not isinstance(payload.get(name), kind):
             raise CheckpointError(f"{path}: field {name!r} missing or not a {kind.__name__}")
+    for name, kind in _OPTIONAL.items():
+        if name in payload and not isinstance(payload[name], kind):
+            raise CheckpointError(f"{path}: field {name!r} is not a {kind.__name__}")
     fields = {k: v for k, v in payload.items() if k not in ("format", "version")}
     try:
         checkpoint = Checkpoint(**fields)

@@ -64,6 +64,27 @@ def table_grasp(
     return float(x), float(y), theta
 
 
+def height_above_table(
+    camera: CameraModel, depth: np.ndarray, table_z: float, origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """(H, W) float32 metres above the table plane of each pixel of a depth image registered to
+    the colour image (metres along the optical axis, as the Kinect's ``image_depth_rect``);
+    0 (the table) where depth has no reading (0 or NaN). The same as ``camera.points(depth)``'s
+    z minus ``table_z``, without building the points. ``origin``: the image pixel (u, v) of
+    ``depth[0, 0]`` when ``depth`` is a crop."""
+    depth = np.asarray(depth, dtype=np.float32)
+    r = camera.rotation[2]  # the base frame's z of the optical frame's axes
+    u = np.arange(depth.shape[1], dtype=np.float32) + np.float32(origin[0] - camera.cx)
+    v = np.arange(depth.shape[0], dtype=np.float32) + np.float32(origin[1] - camera.cy)
+    u *= np.float32(r[0] / camera.fx)
+    v *= np.float32(r[1] / camera.fy)
+    with np.errstate(invalid="ignore"):
+        height = (u[None, :] + v[:, None] + np.float32(r[2])) * depth
+        height += np.float32(camera.position[2] - table_z)
+        height[~(depth > 0)] = 0.0
+    return height
+
+
 def patch_side_px(camera: CameraModel, position, opening: float, scale: float) -> float:
     """Patch side (px): ``scale`` x the gripper ``opening`` (m) projected at the grasp depth."""
     z = float((np.asarray(position, dtype=float) - camera.position) @ camera.rotation[:, 2])

@@ -102,8 +102,8 @@ def build_report(
                 accuracy(executed_predictions(seen_scores, seen), seen.label),
                 accuracy(executed_predictions(novel_scores, novel), novel.label),
                 executed_predictions(novel_scores, novel),
-                f"{checkpoint.profile} profile, {checkpoint.epoch} epochs, trunk "
-                f"{checkpoint.trunk_init.split(':')[0]}",
+                f"{checkpoint.profile} profile, {checkpoint.inputs}, {checkpoint.epoch} epochs, "
+                f"trunk {checkpoint.trunk_init.split(':')[0]}",
             )
         )
 

@@ -1,10 +1,12 @@
 """Labelled grasp patches cut from a trial store, cached next to it.
 
 Every labelled trial becomes one sample: the unrotated context square around its grasp pixel
-(RGB, and heights above the table from depth for the geometric baseline), its image angle and
-bin, and its label. Cutting reads each scene image once; the result is cached under
-``<store>/cache/`` keyed by the patch geometry and extended, never rebuilt, as trials are added
-(trials are never changed once stored, so a trial id identifies its patch).
+(RGB, and heights above the table from depth for the geometric baseline and rgbd networks), its
+image angle and bin, and its label. Cutting reads each scene image once; the result is cached
+under ``<store>/cache/`` keyed by the patch geometry and extended, never rebuilt, as trials are
+added (trials are never changed once stored, so a trial id identifies its patch). Every sample
+holds both channels, so one cache serves rgb and rgbd networks alike and the inputs need no
+place in its key: the geometry is all its content depends on.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from supersize_grasp.dataset.records import Trial
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.geometry import CameraModel, quaternion_to_matrix
 
-from .patches import SQRT2, cut_context, image_angle, image_angle_bin, patch_side_px
+from .patches import (
+    SQRT2,
+    cut_context,
+    height_above_table,
+    image_angle,
+    image_angle_bin,
+    patch_side_px,
+)
 
 CACHE_DIR = "cache"
 _CACHE_VERSION = 1
@@ -87,8 +96,7 @@ def cut_sample(scene, trial: Trial, config: LearningConfig, table_z: float, num_
     u, v = trial.grasp_pixel
     c = config.context_px
     rgb = cut_context(scene.rgb, u, v, side, c)
-    heights = camera.points(scene.depth)[..., 2] - table_z
-    heights = np.nan_to_num(heights, nan=0.0).astype(np.float32)
+    heights = height_above_table(camera, scene.depth, table_z)
     height = cut_context(heights, u, v, side, c, border_value=0.0).astype(np.float16)
     phi = image_angle(camera, trial.grasp_position, trial.angle)
     return {

@@ -25,11 +25,12 @@ from supersize_grasp.config.learning import LearningConfig
 from .checkpoint import (
     Checkpoint,
     CheckpointError,
+    check_inputs,
     load_checkpoint,
     remove_leftovers,
     save_checkpoint,
 )
-from .network import GraspNet, executed_bin_loss, load_pretrained_trunk, normalise
+from .network import GraspNet, executed_bin_loss, load_pretrained_trunk
 from .patches import crop_patch, shift_bin
 from .samples import PatchSamples
 
@@ -40,14 +41,24 @@ FINAL = "model.pt"
 
 
 class PatchDataset(Dataset):
-    """(patch uint8 HxWx3, angle bin, label) per sample; ``augment`` draws a random whole-bin
-    rotation and mirror per access and moves the bin with it."""
+    """(patch uint8 HxWx3, heights float32 HxW, angle bin, label) per sample; ``augment`` draws
+    a random whole-bin rotation and mirror per access and moves the bin with it. The heights
+    (rgbd only; else an empty tensor) are rotated, mirrored and resized with the colour, by the
+    same bilinear warp."""
 
-    def __init__(self, samples: PatchSamples, input_px: int, num_bins: int, augment: bool):
+    def __init__(
+        self,
+        samples: PatchSamples,
+        input_px: int,
+        num_bins: int,
+        augment: bool,
+        heights: bool = False,
+    ):
         self.samples = samples
         self.input_px = input_px
         self.num_bins = num_bins
         self.augment = augment
+        self.heights = heights
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -59,8 +70,18 @@ class PatchDataset(Dataset):
             k = int(torch.randint(self.num_bins, ()).item())
             flip = bool(torch.rand(()).item() < 0.5)
         patch = crop_patch(s.rgb[i], self.input_px, k, self.num_bins, flip)
+        height = (
+            crop_patch(s.height[i].astype(np.float32), self.input_px, k, self.num_bins, flip)
+            if self.heights
+            else np.zeros(0, np.float32)
+        )
         angle_bin = int(shift_bin(s.angle_bin[i], k, self.num_bins, flip))
-        return torch.from_numpy(np.ascontiguousarray(patch)), angle_bin, int(s.label[i])
+        return (
+            torch.from_numpy(np.ascontiguousarray(patch)),
+            torch.from_numpy(np.ascontiguousarray(height)),
+            angle_bin,
+            int(s.label[i]),
+        )
 
 
 def balanced_sampler(
@@ -148,8 +169,18 @@ def predict_scores(
     for start in range(0, len(samples), batch_size):
         stop = min(start + batch_size, len(samples))
         patches = np.stack([crop_patch(samples.rgb[i], net.input_px) for i in range(start, stop)])
-        batch = torch.from_numpy(patches).to(device)
-        out.append(torch.sigmoid(net(normalise(batch))).cpu().numpy())
+        heights = None
+        if net.inputs == "rgbd":
+            heights = torch.from_numpy(
+                np.stack(
+                    [
+                        crop_patch(samples.height[i].astype(np.float32), net.input_px)
+                        for i in range(start, stop)
+                    ]
+                )
+            )
+        batch = net.encode(torch.from_numpy(patches).to(device), heights)
+        out.append(torch.sigmoid(net(batch)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, num_bins), np.float32)
 
 
@@ -198,7 +229,7 @@ def train(
         fingerprint = hashlib.sha256((fingerprint + weights.tobytes().hex()).encode()).hexdigest()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    net = GraspNet(config.profile, num_bins)
+    net = GraspNet(config.profile, num_bins, config.inputs, config.max_height)
     learning = config.model_dump(mode="json")
     if plan.init is not None:
         if plan.init.profile != config.profile or plan.init.num_bins != num_bins:
@@ -206,6 +237,7 @@ def train(
                 f"cannot fine-tune a {plan.init.profile!r} network with {plan.init.num_bins} bins "
                 f"as {config.profile!r} with {num_bins}"
             )
+        check_inputs(plan.init, config.inputs, "fine-tuning")
         net.load_state_dict(plan.init.state_dict)
         trunk_init = plan.init.trunk_init
     else:
@@ -220,12 +252,13 @@ def train(
         fingerprint,
         trunk_init,
         stage=plan.stage,
+        inputs=config.inputs,
     )
     checkpoint = _resume(out_dir / LAST, checkpoint, net, optimizer, plan)
 
     generator = torch.Generator().manual_seed(config.seed + checkpoint.epoch)
     loader = DataLoader(
-        PatchDataset(samples, net.input_px, num_bins, augment=True),
+        PatchDataset(samples, net.input_px, num_bins, True, heights=net.inputs == "rgbd"),
         batch_size=config.batch_size,
         sampler=balanced_sampler(samples.label, generator, plan.multiplicity),
         num_workers=config.num_workers,
@@ -266,6 +299,7 @@ def _resume(path: Path, fresh: Checkpoint, net, optimizer, plan: TrainPlan) -> C
     same = (
         last.data_fingerprint == fresh.data_fingerprint
         and last.profile == fresh.profile
+        and last.inputs == fresh.inputs
         and last.stage == fresh.stage
     )
     if not same:
@@ -296,8 +330,8 @@ def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> d
         batches = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
     device = next(net.parameters()).device
     for batch in batches:
-        patches, bins, labels = (t.to(device, non_blocking=True) for t in batch)
-        logits = net(normalise(patches))
+        patches, heights, bins, labels = (t.to(device, non_blocking=True) for t in batch)
+        logits = net(net.encode(patches, heights if net.inputs == "rgbd" else None))
         loss = executed_bin_loss(logits, bins, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

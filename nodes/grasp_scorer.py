@@ -8,8 +8,10 @@ checkpoint that does not load is refused with the reason, keeping the current mo
 Node name: ``grasp_scorer``.
 Services: ``~/score`` (supersize_grasp_interfaces/srv/ScoreGrasps).
 Parameters: ``config_file``; the ``learning`` and ``trial`` sections (``trial.table_z`` is the
-    plane the best grasp is placed on); ``checkpoint`` (path, '' = none yet); ``fast`` (share the
-    convolutions across patches; false scores patch by patch, for comparison).
+    plane the best grasp is placed on; a checkpoint whose inputs are not ``learning.inputs`` is
+    refused, naming both; rgbd models refuse requests without depth); ``checkpoint`` (path,
+    '' = none yet); ``fast`` (share the convolutions across patches; false scores patch by
+    patch, for comparison).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from supersize_grasp_interfaces.srv import ScoreGrasps
 from supersize_grasp.geometry import table_angle_bin
 from supersize_grasp.models.checkpoint import CheckpointError
 from supersize_grasp.models.scoring import GraspScorer, sample_in_region
-from supersize_grasp.msgs import camera_model, candidate_pixels, check_inside, image_to_rgb
+from supersize_grasp.msgs import (
+    camera_model,
+    candidate_pixels,
+    check_inside,
+    image_to_depth,
+    image_to_rgb,
+)
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node
 
@@ -39,6 +47,7 @@ class GraspScorerNode(Node):
         super().__init__(NODE_NAME)
         config = load_node_config(self, ["learning", "trial", "robot"])
         self.table_z = config.trial.table_z
+        self.inputs = config.learning.inputs
         self.base_frame = config.robot.base_frame
         self.scorer: GraspScorer | None = None
         self.lock = threading.Lock()
@@ -51,7 +60,8 @@ class GraspScorerNode(Node):
             "fast", True, ParameterDescriptor(description="share convolutions across patches")
         ).value
         if path:
-            self.scorer = GraspScorer.load(path)  # a bad checkpoint at start-up stops the node
+            # a bad checkpoint, or one of other inputs, at start-up stops the node
+            self.scorer = GraspScorer.load(path, self.inputs)
             self.get_logger().info(f"scoring with {path} (model {self.scorer.model_id})")
         else:
             self.get_logger().warning("no checkpoint yet: set the 'checkpoint' parameter")
@@ -62,7 +72,7 @@ class GraspScorerNode(Node):
         for p in parameters:
             if p.name == "checkpoint":
                 try:
-                    scorer = GraspScorer.load(p.value) if p.value else None
+                    scorer = GraspScorer.load(p.value, self.inputs) if p.value else None
                 except CheckpointError as e:
                     return SetParametersResult(successful=False, reason=str(e))
                 with self.lock:
@@ -108,7 +118,10 @@ class GraspScorerNode(Node):
         if u.size > MAX_CANDIDATES:
             raise ValueError(f"{u.size} candidates; at most {MAX_CANDIDATES} per request")
         check_inside(u, v, camera)
-        scores = scorer.score(rgb, camera, self.table_z, u, v, fast=self.fast)
+        depth = None
+        if scorer.inputs == "rgbd" and request.depth.height and request.depth.width:
+            depth = image_to_depth(request.depth, "depth")
+        scores = scorer.score(rgb, camera, self.table_z, u, v, fast=self.fast, depth=depth)
         best = scorer.best_grasp(scores, camera, self.table_z)
         response.success = True
         response.model_id = scorer.model_id

@@ -87,7 +87,9 @@ def test_out_of_range_value_names_constraint_and_value(tmp_path):
 
 def test_wrong_type_is_reported(tmp_path):
     path = write(tmp_path, "type.yaml", "learning:\n  profile: gpu\n")
-    with pytest.raises(ConfigError, match=r"learning\.profile: Input should be 'paper' or 'cpu'"):
+    with pytest.raises(
+        ConfigError, match=r"learning\.profile: Input should be 'paper', 'cpu' or 'resnet'"
+    ):
         load_config([path])
 
 

@@ -53,6 +53,14 @@ def run(args, config) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.policy != "random":
+        from supersize_grasp.models.checkpoint import CheckpointError, check_inputs, load_checkpoint
+
+        try:
+            check_inputs(load_checkpoint(model), config.learning.inputs, str(model))
+        except CheckpointError as e:
+            print(f"supersize-grasp clear-table: {e}", file=sys.stderr)
+            return 2
     data = (args.data or config.storage.data_dir).resolve()
     runs = []
     for k in range(args.runs):

@@ -103,7 +103,7 @@ def run(args, config) -> int:
 
 
 def _model(args, config, needed: bool) -> Path | None:
-    from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
+    from supersize_grasp.models.checkpoint import CheckpointError, check_inputs, load_checkpoint
 
     model = args.model or config.learning.checkpoint
     if model is None:
@@ -111,7 +111,7 @@ def _model(args, config, needed: bool) -> Path | None:
             raise RobotTestError("--model (or learning.checkpoint) is needed for learned grasping")
         return None
     try:
-        load_checkpoint(model)
+        check_inputs(load_checkpoint(model), config.learning.inputs, str(model))
     except CheckpointError as e:
         raise RobotTestError(str(e)) from None
     return Path(model)
@@ -125,7 +125,7 @@ def _describe(model: Path | None) -> str:
 
     c = load_checkpoint(model)
     return (
-        f"{model} ({c.profile} profile, stage {c.stage}, {c.epoch} epochs, "
+        f"{model} ({c.profile} profile, {c.inputs} inputs, stage {c.stage}, {c.epoch} epochs, "
         f"training data {c.data_fingerprint[:12]})"
     )
 

@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import get_args
+
+from supersize_grasp.config.learning import LearningConfig
+
+_CHOICES = {
+    name: get_args(LearningConfig.model_fields[name].annotation) for name in ("profile", "inputs")
+}
 
 
 def add_arguments(parser) -> None:
@@ -19,7 +26,8 @@ def add_arguments(parser) -> None:
         "--data", type=Path, action="append", required=True, help="trial store (repeatable)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder of the run")
-    parser.add_argument("--profile", choices=("cpu", "paper"), help="learning.profile")
+    parser.add_argument("--profile", choices=_CHOICES["profile"], help="learning.profile")
+    parser.add_argument("--inputs", choices=_CHOICES["inputs"], help="learning.inputs: rgb or rgbd")
     parser.add_argument("--init", type=Path, help="checkpoint to fine-tune (finetune_lr/epochs)")
     parser.add_argument("--epochs", type=int, help="override the schedule's epochs")
     parser.add_argument("--lr", type=float, help="override the schedule's learning rate")
@@ -39,7 +47,11 @@ def run(args, config) -> int:
     from supersize_grasp.models.workflow import training_samples
 
     exit_on_sigterm()
-    overrides = {"learning.profile": args.profile, "learning.device": args.device}
+    overrides = {
+        "learning.profile": args.profile,
+        "learning.inputs": args.inputs,
+        "learning.device": args.device,
+    }
     overrides = {key: value for key, value in overrides.items() if value}
     try:
         config = overlay(config, overrides, "<command line>") if overrides else config
@@ -56,6 +68,7 @@ def run(args, config) -> int:
     print(
         f"training on {len(train_set)} trials ({int(train_set.label.sum())} successes) from "
         f"{len(args.data)} store(s); seen test {len(seen)} balanced; {learning.profile} profile, "
+        f"{learning.inputs} inputs, "
         f"{epochs} epochs at lr {lr} on {device}"
     )
 

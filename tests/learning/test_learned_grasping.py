@@ -27,25 +27,29 @@ simulator:
   scene: {n_objects: 6}
   ros: {oracle_budget: 4}
 storage: {record_mcap: false}
-learning: {num_patch_samples: 200}
 clear_table: {max_interactions: 2}
 """
 
 
-def untrained(tmp_path) -> tuple[Path, Path]:
-    """The test configuration file and a checkpoint of an untrained cpu network."""
+def untrained(tmp_path, profile: str = "cpu", inputs: str = "rgb") -> tuple[Path, Path]:
+    """The test configuration file and a checkpoint of an untrained network."""
     config_file = tmp_path / "test.yaml"
-    config_file.write_text(CONFIG)
+    config_file.write_text(CONFIG + f"learning: {{num_patch_samples: 200, inputs: {inputs}}}\n")
     torch.manual_seed(0)
     learning = load_config([config_file]).learning.model_dump(mode="json")
     model = tmp_path / "model.pt"
-    save_checkpoint(model, Checkpoint("cpu", 18, GraspNet("cpu").state_dict(), learning, "t", "-"))
+    net = GraspNet(profile, inputs=inputs)
+    save_checkpoint(
+        model, Checkpoint(profile, 18, net.state_dict(), learning, "t", "-", inputs=inputs)
+    )
     return config_file, model
 
 
 @pytest.mark.slow
-def test_the_sample_policy_chooses_the_grasps(tmp_path):
-    config_file, model = untrained(tmp_path)
+@pytest.mark.parametrize(("profile", "inputs"), [("cpu", "rgb"), ("resnet", "rgbd")])
+def test_the_sample_policy_chooses_the_grasps(tmp_path, profile, inputs):
+    """rgbd: the chooser's request carries the depth the scorer needs."""
+    config_file, model = untrained(tmp_path, profile, inputs)
     data = tmp_path / "data"
     command = [EXE, "collect", "--trials", "2", "--data", data, "--policy", "sample"]
     command += ["--model", model, "--quiet", "--config", config_file]

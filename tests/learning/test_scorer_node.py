@@ -12,17 +12,19 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from sensor_msgs.msg import Image
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
 from supersize_grasp.behaviors.learned import scene_request
 from supersize_grasp.behaviors.scene import Scene
-from supersize_grasp.config import load_config
+from supersize_grasp.config import load_config, overlay
 from supersize_grasp.geometry import CameraModel, table_angle_bin
 from supersize_grasp.graph import NodeSpec
 from supersize_grasp.launcher import GraphProcess
 from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
 from supersize_grasp.models.network import GraspNet
 from supersize_grasp.models.scoring import GraspScorer
+from supersize_grasp.msgs import depth_to_image
 
 pytestmark = pytest.mark.ros
 
@@ -75,12 +77,12 @@ def _request(rgb, u=(), v=(), region=None, num_samples=0, seed=0) -> ScoreGrasps
 
 
 class Client:
-    def __init__(self) -> None:
+    def __init__(self, scorer: str = "grasp_scorer") -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.node = Node("scorer_test_client", context=self.context)
-        self.score = self.node.create_client(ScoreGrasps, "/grasp_scorer/score")
-        self.params = self.node.create_client(SetParameters, "/grasp_scorer/set_parameters")
+        self.node = Node(f"{scorer}_test_client", context=self.context)
+        self.score = self.node.create_client(ScoreGrasps, f"/{scorer}/score")
+        self.params = self.node.create_client(SetParameters, f"/{scorer}/set_parameters")
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
 
@@ -178,3 +180,73 @@ def test_bad_requests_get_reasons(scorer):
     mismatched.camera_info.width = 320
     answer = client.call(client.score, mismatched)
     assert not answer.success and "does not describe" in answer.message
+
+
+def _rgbd_checkpoint(path, profile: str = "resnet") -> GraspScorer:
+    torch.manual_seed(3)
+    net = GraspNet(profile, inputs="rgbd")
+    for m in net.modules():
+        if isinstance(m, torch.nn.Linear):  # spread the outputs like a trained head
+            torch.nn.init.normal_(m.weight, std=0.05)
+    learning = CONFIG.learning.model_dump(mode="json")
+    save_checkpoint(
+        path, Checkpoint(profile, 18, net.state_dict(), learning, "t", "-", inputs="rgbd")
+    )
+    return GraspScorer.load(path)
+
+
+def _depth(seed: int = 0) -> np.ndarray:
+    """Metres along the optical axis to a table 1-6 cm under random blocks, in whole mm."""
+    rng = np.random.default_rng(seed)
+    v, u = np.mgrid[0:360, 0:640]
+    down = (
+        ROTATION[2, 0] * (u - CAMERA.cx) / CAMERA.fx
+        + ROTATION[2, 1] * (v - CAMERA.cy) / CAMERA.fy
+        + ROTATION[2, 2]
+    )
+    height = np.zeros((360, 640))
+    for _ in range(12):
+        x, y = rng.integers(150, 480), rng.integers(100, 260)
+        height[y : y + rng.integers(8, 30), x : x + rng.integers(8, 30)] = rng.uniform(0.01, 0.06)
+    depth = (CONFIG.trial.table_z + height - CAMERA.position[2]) / down
+    return (np.round(depth * 1000.0) / 1000.0).astype(np.float32)  # as 16UC1 carries it
+
+
+def test_a_model_of_other_inputs_is_refused_naming_both(scorer, tmp_path):
+    client, *_ = scorer
+    _rgbd_checkpoint(tmp_path / "rgbd.pt")
+    refused = client.set_checkpoint(tmp_path / "rgbd.pt")
+    assert not refused.successful
+    assert "takes rgbd inputs but learning.inputs is rgb" in refused.reason
+
+
+@pytest.mark.slow
+def test_an_rgbd_scorer_uses_the_requests_depth(tmp_path):
+    model = _rgbd_checkpoint(tmp_path / "rgbd.pt")
+    # another name: the module's rgb scorer may still be up
+    spec = NodeSpec("rgbd_scorer", "grasp_scorer", {"checkpoint": str(tmp_path / "rgbd.pt")})
+    graph = GraphProcess([spec], config=overlay(CONFIG, {"learning.inputs": "rgbd"}))
+    client = Client("rgbd_scorer")
+    try:
+        deadline = time.monotonic() + 60
+        while not client.score.wait_for_service(timeout_sec=0.5):
+            assert graph.poll() is None, f"scorer exited: {graph.poll()}"
+            assert time.monotonic() < deadline, "the scorer service never appeared"
+        rgb, depth = _scene(), _depth()
+        rng = np.random.default_rng(4)
+        u, v = rng.uniform(200, 440, 100), rng.uniform(120, 240, 100)
+        request = _request(rgb, u, v)
+        request.depth = depth_to_image(depth)
+        answer = client.call(client.score, request)
+        assert answer.success, answer.message
+        expected = model.score(rgb, CAMERA, CONFIG.trial.table_z, u, v, depth=depth)
+        np.testing.assert_allclose(np.reshape(answer.scores, (100, 18)), expected.scores, atol=1e-5)
+        flat = model.score(rgb, CAMERA, CONFIG.trial.table_z, u, v, depth=np.zeros_like(depth))
+        assert np.abs(flat.scores - expected.scores).max() > 1e-3  # the depth did count
+
+        request.depth = Image()  # empty: refused, and the scorer goes on
+        answer = client.call(client.score, request)
+        assert not answer.success and "no depth image" in answer.message
+    finally:
+        client.close()
+        graph.shutdown()

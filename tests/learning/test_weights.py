@@ -18,7 +18,7 @@ def test_every_shipped_entry_loads_as_it_says(entry):
     checkpoint = load_checkpoint(weights.verify())
     assert checkpoint.profile == weights.profile
     assert checkpoint.data_fingerprint.startswith(str(weights.data["store_fingerprint"]))
-    assert checkpoint.learning.get("inputs", "rgb") == weights.inputs
+    assert checkpoint.inputs == weights.inputs
 
 
 def test_default_is_a_name_and_a_path_is_a_path(tmp_path):
