@@ -58,14 +58,27 @@ class Camera:
         self.info = node.create_publisher(CameraInfo, c.info_topic, qos_profile_sensor_data)
         self.pose = node.create_publisher(PoseStamped, c.pose_topic, LATCHED)
 
-    def send(self, rgb: Image, depth_image: Image, camera_info: CameraInfo, camera_pose: Pose):
-        stamp = self.node.get_clock().now().to_msg()
-        for msg in (rgb, depth_image, camera_info):
-            msg.header.stamp = stamp
+    def send(
+        self,
+        rgb: Image,
+        depth_image: Image,
+        camera_info: CameraInfo,
+        camera_pose: Pose,
+        stamp=None,
+        info_stamp=None,
+    ) -> None:
+        """One frame, its parts stamped ``stamp`` (default: now; the info ``info_stamp``)."""
+        stamp = self.node.get_clock().now().to_msg() if stamp is None else stamp
+        rgb.header.stamp = depth_image.header.stamp = stamp
+        camera_info.header.stamp = stamp if info_stamp is None else info_stamp
         self.pose.publish(PoseStamped(pose=camera_pose))
         self.rgb.publish(rgb)
         self.depth.publish(depth_image)
         self.info.publish(camera_info)
+
+    def send_stamped(self, stamp, info_stamp=None) -> None:
+        """A good frame with the given stamps."""
+        self.send(colour(), depth(), info(), pose(), stamp, info_stamp)
 
 
 TILT = math.radians(55)  # the head camera looks down at the table

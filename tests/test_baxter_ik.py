@@ -228,37 +228,31 @@ def a_pose_and_its_angles(kin, seed: int):
 
 
 @pytest.mark.ros
-def test_seed_current_starts_from_the_robots_joint_states(ik):
-    """SEED_CURRENT ignores the request's seed angles and starts from /robot/joint_states: the
-    published angles, which solve the pose exactly, are the answer."""
+@pytest.mark.parametrize(
+    ("mode", "starts_from"),
+    [
+        (SolvePositionIK.Request.SEED_CURRENT, "current"),
+        (SolvePositionIK.Request.SEED_USER, "seed"),
+    ],
+)
+def test_the_seed_mode_says_where_the_solve_starts(ik, mode, starts_from):
+    """SEED_CURRENT ignores the request's seed angles and starts from /robot/joint_states;
+    SEED_USER (what the tree sends for a path after the first) starts from the request's seed.
+    The pose asked for is the one the expected start solves exactly, so that start is the answer.
+    """
     node, client = ik
     kin = kinematics()
-    here, (position, quaternion) = a_pose_and_its_angles(kin, 1)
-    elsewhere, _ = a_pose_and_its_angles(kin, 2)
-    publish_current(node, client, here)
-    seed = JointState(name=list(elsewhere), position=list(elsewhere.values()))
-    msg = request([position], [quaternion], SolvePositionIK.Request.SEED_CURRENT, [seed])
-    answer = client.call("left", msg)
-    assert list(answer.is_valid) == [True]
-    assert answer.result_type[0] == SolvePositionIK.Request.SEED_CURRENT
-    assert solution(answer) == pytest.approx(here)
-
-
-@pytest.mark.ros
-def test_seed_user_starts_from_the_requests_seed_angles(ik):
-    """SEED_USER (what the tree sends for a path after the first) starts from the request's
-    seed, not from the arm's current angles."""
-    node, client = ik
-    kin = kinematics()
-    seeded, (position, quaternion) = a_pose_and_its_angles(kin, 3)
-    here, _ = a_pose_and_its_angles(kin, 4)
-    publish_current(node, client, here)
+    current, current_pose = a_pose_and_its_angles(kin, 1)
+    seeded, seeded_pose = a_pose_and_its_angles(kin, 2)
+    publish_current(node, client, current)
+    expected, (position, quaternion) = (
+        (current, current_pose) if starts_from == "current" else (seeded, seeded_pose)
+    )
     seed = JointState(name=list(seeded), position=list(seeded.values()))
-    msg = request([position], [quaternion], SolvePositionIK.Request.SEED_USER, [seed])
-    answer = client.call("left", msg)
+    answer = client.call("left", request([position], [quaternion], mode, [seed]))
     assert list(answer.is_valid) == [True]
-    assert answer.result_type[0] == SolvePositionIK.Request.SEED_USER
-    assert solution(answer) == pytest.approx(seeded)
+    assert answer.result_type[0] == mode
+    assert solution(answer) == pytest.approx(expected)
 
 
 @pytest.mark.ros

@@ -12,7 +12,6 @@ import pytest
 from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState, JointCommand
 from baxter_core_msgs.srv import SolvePositionIK
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import PoseStamped
 from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
@@ -31,7 +30,7 @@ from supersize_grasp.behaviors.ros.exceptions import TimedOutError
 from supersize_grasp.behaviors.trial import StartTrial
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
-from tests.fakes import Camera, colour, depth, info, pose
+from tests.fakes import Camera
 from tests.tree_runner import TreeRunner
 
 pytestmark = pytest.mark.ros
@@ -169,39 +168,38 @@ def test_gripper_command_is_done_on_its_echo_and_times_out_without(config, gripp
         runner.close()
 
 
+def one_capture(config, capture: CaptureScene) -> py_trees.behaviour.Behaviour:
+    """A trial's start and ``capture``, once: a finished capture stays finished (ticked again, a
+    new trial would start and wait for a frame that never comes)."""
+    trial = py_trees.composites.Sequence(
+        "Trial", memory=True, children=[StartTrial("left", config), capture]
+    )
+    return py_trees.decorators.OneShot("Once", trial, py_trees.common.OneShotPolicy.ON_COMPLETION)
+
+
 def test_capture_takes_only_a_frame_whose_stamps_agree_and_follow_its_start(config):
     """Colour, depth and camera info must carry one stamp, taken after the capture began: a frame
     whose parts disagree (one came from the next frame) or that predates the capture (the arm may
     still have been in view) is never taken."""
     capture = CaptureScene("left", config)
-    trial = [StartTrial("left", config), capture]
-    root = py_trees.composites.Sequence("Trial", memory=True, children=trial)
+    root = one_capture(config, capture)
     runner = TreeRunner(root)
     camera = Camera(runner.node, config)
     reader = py_trees.blackboard.Client(name="test reader")
     reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
-
-    def send(images: Time, camera_info: Time) -> None:
-        rgb, depth_image, intrinsics = colour(), depth(), info()
-        rgb.header.stamp = depth_image.header.stamp = images
-        intrinsics.header.stamp = camera_info
-        camera.pose.publish(PoseStamped(pose=pose()))
-        for publisher, msg in ((camera.rgb, rgb), (camera.depth, depth_image)):
-            publisher.publish(msg)
-        camera.info.publish(intrinsics)
 
     try:
         runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
         now = runner.node.get_clock().now()
         ahead, further, before = ((now + Duration(seconds=s)).to_msg() for s in (1, 1.1, -5))
         for _ in range(20):
-            send(ahead, further)  # parts of two frames
-            send(before, before)  # whole, but older than the capture
+            camera.send_stamped(ahead, further)  # parts of two frames
+            camera.send_stamped(before)  # whole, but older than the capture
             time.sleep(0.05)
         assert capture.status == Status.RUNNING
         assert capture.feedback_message == "waiting for a fresh frame"
         assert not reader.exists(key("left", "scene"))
-        send(ahead, ahead)
+        camera.send_stamped(ahead)
         runner.wait_for(lambda: root.status == Status.SUCCESS, 30, "the whole frame not taken")
         assert reader.get(key("left", "scene")).stamp == pytest.approx(stamp(ahead))
     finally:
@@ -214,35 +212,24 @@ def test_capture_takes_a_frame_from_a_camera_clock_behind_by_up_to_max_clock_ske
     py_trees.blackboard.Blackboard.clear()
     config = load_config(overrides={"camera.max_clock_skew": 3.0})
     capture = CaptureScene("left", config)
-    root = py_trees.composites.Sequence(
-        "Trial", memory=True, children=[StartTrial("left", config), capture]
-    )
+    root = one_capture(config, capture)
     runner = TreeRunner(root)
     camera = Camera(runner.node, config)
     reader = py_trees.blackboard.Client(name="test reader")
     reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
-
-    def send(t: Time) -> None:
-        rgb, depth_image, intrinsics = colour(), depth(), info()
-        for msg in (rgb, depth_image, intrinsics):
-            msg.header.stamp = t
-        camera.pose.publish(PoseStamped(pose=pose()))
-        for publisher, msg in ((camera.rgb, rgb), (camera.depth, depth_image)):
-            publisher.publish(msg)
-        camera.info.publish(intrinsics)
 
     try:
         runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
         now = runner.node.get_clock().now()  # after the capture began
         too_early, within = ((now - Duration(seconds=s)).to_msg() for s in (3.5, 2.0))
         for _ in range(20):
-            send(too_early)
+            camera.send_stamped(too_early)
             time.sleep(0.05)
         assert capture.status == Status.RUNNING
         assert not reader.exists(key("left", "scene"))
 
         def taken() -> bool:
-            send(within)
+            camera.send_stamped(within)
             return root.status == Status.SUCCESS
 
         runner.wait_for(taken, 30, "a frame stamped 2 s before now was not taken")
