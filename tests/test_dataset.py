@@ -444,10 +444,10 @@ def test_a_store_with_float32_npy_depth_is_still_read(tmp_path):
 
 
 def test_the_trials_table_holds_every_trial_field():
-    """One column list (``_TRIAL_TABLE``) makes the schema, the insert and the read-back."""
+    """One column list (``TRIAL_TABLE``) makes the schema, the insert and the read-back."""
     from dataclasses import fields
 
-    from supersize_grasp.dataset import store as store_module
+    from supersize_grasp.dataset.database import TRIAL_TABLE
 
-    table = [name for name, _, _ in store_module._TRIAL_TABLE]
+    table = [name for name, _, _ in TRIAL_TABLE]
     assert sorted(table) == sorted(f.name for f in fields(Trial)) and table[0] == "trial_id"
