@@ -103,14 +103,7 @@ class GraspNet(nn.Module):
                 ValidResidual(64, 64),  # 3
             )
             self.pool = nn.Identity()
-            self.head = nn.Sequential(
-                nn.Flatten(),
-                nn.Dropout(0.3),
-                nn.Linear(64 * 3 * 3, 256),
-                nn.ReLU(inplace=True),
-                nn.Dropout(0.3),
-                nn.Linear(256, num_bins),
-            )
+            self.head = _small_head(64 * 3 * 3, num_bins)
         else:
             self.trunk = nn.Sequential(
                 _conv(c, 32, 5, padding=0),
@@ -121,14 +114,7 @@ class GraspNet(nn.Module):
                 _conv(128, 128, 3, padding=0),  # 3 px
             )
             self.pool = nn.Identity()
-            self.head = nn.Sequential(
-                nn.Flatten(),
-                nn.Dropout(0.3),
-                nn.Linear(128 * 3 * 3, 256),
-                nn.ReLU(inplace=True),
-                nn.Dropout(0.3),
-                nn.Linear(256, num_bins),
-            )
+            self.head = _small_head(128 * 3 * 3, num_bins)
         for layer in self.head:
             if isinstance(layer, nn.Linear):
                 nn.init.normal_(layer.weight, std=0.01)  # the paper's Gaussian initialisation
@@ -172,6 +158,18 @@ class ValidResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return functional.relu(self.body(x) + self.skip(x[..., 2:-2, 2:-2]))
+
+
+def _small_head(features: int, num_bins: int) -> nn.Sequential:
+    """The cpu and resnet profiles' classifier: one hidden layer over the trunk's 3 x 3 map."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(features, 256),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.3),
+        nn.Linear(256, num_bins),
+    )
 
 
 def _conv(c_in: int, c_out: int, k: int, padding: int) -> nn.Sequential:

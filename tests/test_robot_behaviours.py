@@ -168,25 +168,26 @@ def test_gripper_command_is_done_on_its_echo_and_times_out_without(config, gripp
         runner.close()
 
 
-def one_capture(config, capture: CaptureScene) -> py_trees.behaviour.Behaviour:
-    """A trial's start and ``capture``, once: a finished capture stays finished (ticked again, a
-    new trial would start and wait for a frame that never comes)."""
+def capture_rig(config):
+    """A trial's start and one capture, ticking once (a finished capture stays finished: ticked
+    again, a new trial would wait for a frame that never comes), a camera driver, and a reader of
+    the scene it stores: (capture, root, runner, camera, reader)."""
+    capture = CaptureScene("left", config)
     trial = py_trees.composites.Sequence(
         "Trial", memory=True, children=[StartTrial("left", config), capture]
     )
-    return py_trees.decorators.OneShot("Once", trial, py_trees.common.OneShotPolicy.ON_COMPLETION)
+    root = py_trees.decorators.OneShot("Once", trial, py_trees.common.OneShotPolicy.ON_COMPLETION)
+    runner = TreeRunner(root)
+    reader = py_trees.blackboard.Client(name="test reader")
+    reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
+    return capture, root, runner, Camera(runner.node, config), reader
 
 
 def test_capture_takes_only_a_frame_whose_stamps_agree_and_follow_its_start(config):
     """Colour, depth and camera info must carry one stamp, taken after the capture began: a frame
     whose parts disagree (one came from the next frame) or that predates the capture (the arm may
     still have been in view) is never taken."""
-    capture = CaptureScene("left", config)
-    root = one_capture(config, capture)
-    runner = TreeRunner(root)
-    camera = Camera(runner.node, config)
-    reader = py_trees.blackboard.Client(name="test reader")
-    reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
+    capture, root, runner, camera, reader = capture_rig(config)
 
     try:
         runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
@@ -211,12 +212,7 @@ def test_capture_takes_a_frame_from_a_camera_clock_behind_by_up_to_max_clock_ske
     ``camera.max_clock_skew`` before the capture began counts, one stamped earlier does not."""
     py_trees.blackboard.Blackboard.clear()
     config = load_config(overrides={"camera.max_clock_skew": 3.0})
-    capture = CaptureScene("left", config)
-    root = one_capture(config, capture)
-    runner = TreeRunner(root)
-    camera = Camera(runner.node, config)
-    reader = py_trees.blackboard.Client(name="test reader")
-    reader.register_key(key("left", "scene"), access=py_trees.common.Access.READ)
+    capture, root, runner, camera, reader = capture_rig(config)
 
     try:
         runner.wait_for(lambda: capture.status == Status.RUNNING, 10, "the capture did not start")
