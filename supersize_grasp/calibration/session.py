@@ -30,7 +30,7 @@ from std_msgs.msg import Bool
 from supersize_grasp.config import Config
 from supersize_grasp.config.arms import ARM_JOINTS
 from supersize_grasp.geometry import matrix_to_quaternion, quaternion_to_matrix
-from supersize_grasp.msgs import camera_model, image_to_rgb
+from supersize_grasp.msgs import camera_model, image_to_rgb, pose_message
 from supersize_grasp.qos import LATCHED, LATEST
 
 from .board import Board, Detection, transform
@@ -153,11 +153,8 @@ class RobotLink:
         if not client.wait_for_service(timeout_sec=timeout):
             raise RobotTimeoutError(f"no IK service {service} within {timeout:.0f} s")
         request = SolvePositionIK.Request()
-        target = PoseStamped()
+        target = PoseStamped(pose=pose_message(pose[:3, 3], pose[:3, :3]))
         target.header.frame_id = self.config.robot.base_frame
-        p, o = target.pose.position, target.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in pose[:3, 3])
-        o.x, o.y, o.z, o.w = matrix_to_quaternion(pose[:3, :3])
         request.pose_stamp = [target]
         future = client.call_async(request)
         self.wait_for(future.done, timeout, f"answer from {service}")
