@@ -53,16 +53,21 @@ def overlay(config: Config, overrides: Mapping[str, Any], source: str = "<overri
 
 def flatten(config: BaseModel) -> dict[str, Any]:
     """Dotted keys to plain values (str, int, float, bool, lists), e.g. for ROS parameters."""
+    return flatten_tree(config.model_dump(mode="json"))
+
+
+def flatten_tree(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys to the leaves of nested mappings (a configuration as YAML holds it)."""
     out: dict[str, Any] = {}
 
     def walk(value: Any, prefix: str) -> None:
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             for k, v in value.items():
                 walk(v, f"{prefix}.{k}" if prefix else k)
         else:
             out[prefix] = value
 
-    walk(config.model_dump(mode="json"), "")
+    walk(tree, "")
     return out
 
 

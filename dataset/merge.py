@@ -13,12 +13,14 @@ name unless forced.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from supersize_grasp.config.loader import flatten_tree
 
 from .store import StoreError, TrialStore
 
@@ -89,24 +91,13 @@ def _reference(target: TrialStore) -> dict[str, Any] | None:
 
 def _identity(config_yaml: str) -> dict[str, Any]:
     config = yaml.safe_load(config_yaml) or {}
-    flat = _flatten(config)
+    flat = flatten_tree(config)
     return {
         key: value
         for key, value in flat.items()
         if any(key == k or key.startswith(k + ".") for k in IDENTITY)
         and not any(key == k or key.startswith(k + ".") for k in NOT_IDENTITY)
     }
-
-
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _check_same(root: Path, session_id: str, config_yaml: str, reference: dict[str, Any]) -> None:
