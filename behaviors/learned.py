@@ -34,6 +34,7 @@ from supersize_grasp.models.patches import table_grasp
 from supersize_grasp.models.scores import GraspScores
 from supersize_grasp.msgs import camera_info, depth_to_image, pose_message, rgb_to_image
 
+from .grasp_policy import Rerank, best_pick, rerank, sample_pick
 from .regions import Region
 from .robot import Status
 from .ros.exceptions import TimedOutError
@@ -137,7 +138,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.future = None
         self.phase = "score"
         self.heat_map: GraspScores | None = None
-        self.top: list[tuple[float, float, int, float, Region]] = []
+        self.rerank: Rerank | None = None
         self.deadline = 0.0
         scene: Scene = self.read(key(self.side, "scene"))
         regions: list[Region] = self.read(key(self.side, "regions"))
@@ -175,42 +176,26 @@ class ChooseLearnedGrasp(TrialBehaviour):
         return self._pick(answer, scores)
 
     def _pick(self, answer, scores: np.ndarray) -> Status:
-        if self.policy == "oracle":
-            i, k = divmod(int(np.argmax(scores)), answer.num_angle_bins)
-            u, v = answer.candidate_u[i], answer.candidate_v[i]
-            return self._choose(u, v, k, scores[i, k], self.candidate_regions[i])
-        if self.policy == "sample":
-            flat = scores.ravel()
-            p = flat / flat.sum() if flat.sum() > 0 else None  # all zero: uniform
-            pick = int(self.rng.choice(flat.size, p=p))
-            i, k = divmod(pick, answer.num_angle_bins)
-            u, v = answer.candidate_u[i], answer.candidate_v[i]
-            return self._choose(u, v, k, scores[i, k], self.candidate_regions[i])
-        if self.phase == "score":
-            return self._rerank(answer, scores)
-        return self._choose_reranked(scores)
-
-    def _rerank(self, answer, scores: np.ndarray) -> Status:
-        learning = self.config.learning
-        best = np.argsort(scores.ravel())[::-1][: learning.rerank_top]
-        self.top, us, vs = [], [], []
-        radius = learning.rerank_radius_px
-        width, height = self.request.camera_info.width, self.request.camera_info.height
-        for pick in best:
-            i, k = divmod(int(pick), answer.num_angle_bins)
-            u, v = answer.candidate_u[i], answer.candidate_v[i]
-            self.top.append((u, v, k, float(scores[i, k]), self.candidate_regions[i]))
-            du, dv = self.rng.uniform(-radius, radius, (2, learning.rerank_neighbours))
-            us += np.clip(u + du, 0, width - 1).tolist()
-            vs += np.clip(v + dv, 0, height - 1).tolist()
-        self.request.candidate_u, self.request.candidate_v = us, vs
-        self.phase = "rerank"
-        return self._running(f"re-ranking the best {len(self.top)}")
-
-    def _choose_reranked(self, scores: np.ndarray) -> Status:
-        n = self.config.learning.rerank_neighbours
-        robustness = scores.max(axis=1).reshape(len(self.top), n).mean(axis=1)
-        return self._choose(*self.top[int(np.argmax(robustness))])
+        u, v = answer.candidate_u, answer.candidate_v
+        if self.policy == "greedy" and self.phase == "score":
+            info = self.request.camera_info
+            self.rerank = rerank(
+                self.rng, scores, u, v, self.config.learning, (info.width, info.height)
+            )
+            self.candidate_u, self.candidate_v = u, v
+            self.candidate_scores = scores
+            self.request.candidate_u = self.rerank.u.tolist()
+            self.request.candidate_v = self.rerank.v.tolist()
+            self.phase = "rerank"
+            return self._running(f"re-ranking the best {len(self.rerank.top)}")
+        if self.policy == "greedy":
+            i, k = self.rerank.pick(scores)
+            u, v, scores = self.candidate_u, self.candidate_v, self.candidate_scores
+        elif self.policy == "sample":
+            i, k = sample_pick(self.rng, scores)
+        else:
+            i, k = best_pick(scores)
+        return self._choose(u[i], v[i], k, scores[i, k], self.candidate_regions[i])
 
     def _choose(self, u: float, v: float, k: int, score: float, region: Region) -> Status:
         scene: Scene = self.read(key(self.side, "scene"))

@@ -53,18 +53,24 @@ def run_stages(
     ablation: bool = False,
     progress: bool = True,
     say: Callable[[str], None] = print,
+    into: Path | None = None,
 ) -> list[Path]:
-    """Run stages 0..stages-1; returns each stage's model path."""
+    """Run stages 0..stages-1; returns each stage's model path. ``into``: the store the later
+    stages' trials go to (default ``store``; another keeps the random store as it was)."""
     if stages < 1:
         raise ValueError(f"stages must be >= 1, got {stages}")
     learning = config.learning
     gamma = learning.aggregation_gamma
     models: list[Path] = []
+    into = Path(into or store)
+    stores = [store] if into.resolve() == Path(store).resolve() else [store, into]
     for k in range(stages):
         model = stage_dir(out_dir, k) / FINAL
         if k > 0:
-            with TrialStore.open(store, create=False, readonly=True) as s:
-                have = s.count(stage=k, labelled_only=True)
+            have = 0
+            if into.exists():
+                with TrialStore.open(into, create=False, readonly=True) as s:
+                    have = s.count(stage=k, labelled_only=True)
             if have < trials_per_stage:
                 say(f"stage {k}: collecting {trials_per_stage - have} trials with {models[-1]}")
                 collect(k, trials_per_stage - have, models[-1])
@@ -72,7 +78,7 @@ def run_stages(
             say(f"stage {k}: {model} exists")
             models.append(model)
             continue
-        data = training_samples(config, [store], progress)
+        data = training_samples(config, stores[: 1 if k == 0 else 2], progress)
         keep = np.nonzero(data.train.stage <= k)[0]
         samples = data.train.subset(keep)
         if k == 0:

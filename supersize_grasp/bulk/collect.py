@@ -1,23 +1,27 @@
-"""Bulk random grasp trials straight through the simulator's Python API, in worker processes.
+"""Bulk grasp trials straight through the simulator's Python API, in worker processes.
 
 Learning needs tens of thousands of trials; the full ROS graph makes about 3,000 an hour on two
-cores, the Python API about 10,000 per core. Each worker owns a world and runs the paper's random
-trial of ``behaviors/trial_plan.py``, the one the behaviour tree runs (capture, MOG regions in one
-arm's half, the random grasp, above, down, grip, lift, label, one record); the parent process
-alone writes the trial store, one committed trial at a time, so a kill loses at most the trials
-in flight and the same command resumes.
+cores, the Python API about 10,000 per core. Each worker owns a world and runs the trial of
+``behaviors/trial_plan.py``, the one the behaviour tree runs (capture, MOG regions in one arm's
+half, the grasp, above, down, grip, lift, label, one record); the grasp is the paper's random one,
+or a learned policy's (``bulk/learned.py``: a stage's collection). The parent process alone writes
+the trial store, one committed trial at a time, so a kill loses at most the trials in flight and
+the same command resumes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
+import math
 import multiprocessing as mp
 import queue
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +38,7 @@ from supersize_grasp.config import Config, to_yaml
 from supersize_grasp.dataset.records import Trial
 from supersize_grasp.dataset.store import TrialStore
 
+from .learned import POLICIES, LearnedGrasp
 from .trial import capture, run_grasp_trial
 
 CHOOSER = "random"
@@ -50,6 +55,8 @@ class Job:
     stage: int
     seed: int
     worker: int
+    policy: str = CHOOSER
+    model: str = ""
 
 
 def _die_with_parent() -> None:
@@ -75,6 +82,14 @@ def run_trials(job: Job, should_stop: Callable[[], bool]):
 
     config = job.config
     rng = np.random.default_rng(job.seed)
+    chooser = None
+    if job.policy != CHOOSER:
+        import torch
+
+        from .learned import LearnedChooser
+
+        torch.set_num_threads(1)  # one core per worker; two threads per process thrash
+        chooser = LearnedChooser(config, job.model, job.policy)
     world = BaxterWorld(config.simulator, seed=job.seed)
     try:
         world.reset_scene(split=job.split)
@@ -87,10 +102,21 @@ def run_trials(job: Job, should_stop: Callable[[], bool]):
             if not regions:
                 world.reset_scene(split=job.split)
                 continue
-            grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
+            if chooser is None:
+                grasp = sample_random_grasp(rng, regions, frame.model, config.trial)
+            else:
+                grasp = chooser.choose(rng, frame, regions)
             spot = put_down_spot(rng, getattr(config.arms, side).workspace)
             record = run_trial(
-                world, config, frame, side, grasp, stage=job.stage, seed=job.seed, put_down=spot
+                world,
+                config,
+                frame,
+                side,
+                grasp,
+                stage=job.stage,
+                seed=job.seed,
+                put_down=spot,
+                chooser=job.policy,
             )
             if record is not None:
                 yield record
@@ -103,14 +129,16 @@ def run_trial(
     config: Config,
     frame,
     side: str,
-    grasp: RandomGrasp,
+    grasp: RandomGrasp | LearnedGrasp,
     *,
     stage: int,
     seed: int,
     put_down: tuple[float, float, float] | None = None,
+    chooser: str = CHOOSER,
 ) -> dict[str, Any] | None:
     """One trial of ``grasp`` in the captured ``frame``: its scene and its record, ready for
-    :func:`_write`; None when it stopped before the approach pose (the tree logs nothing then)."""
+    :func:`_write`; None when it stopped before the approach pose (the tree logs nothing then).
+    ``chooser``: the policy that chose the grasp (a learned grasp's score is recorded)."""
     started = time.perf_counter()
     result = run_grasp_trial(world, config, side, grasp.x, grasp.y, grasp.theta, put_down=put_down)
     if not result.ik_ok:
@@ -133,7 +161,7 @@ def run_trial(
             config,
             stage=stage,
             arm=side,
-            chooser=CHOOSER,
+            chooser=chooser,
             outcome=outcome,
             roi=grasp.region,
             pixel=(grasp.u, grasp.v),
@@ -144,6 +172,7 @@ def run_trial(
             seed=seed,
             object_id=result.object_id,
             message=message,
+            score=getattr(grasp, "score", math.nan),
         ),
     }
 
@@ -164,14 +193,25 @@ def collect(
     stage: int = 0,
     workers: int = 1,
     seed: int = 0,
+    policy: str = CHOOSER,
+    model: str | Path = "",
     on_trial: Callable[[Progress, dict[str, Any]], None] | None = None,
 ) -> Progress:
-    """Collect until the store holds ``target`` labelled trials of this split and stage.
+    """Collect until the store holds ``target`` labelled trials of this split and stage, chosen
+    by ``policy`` (``random``, or ``sample``/``greedy`` with the grasp network ``model``).
 
     Resumable: the trials already stored count, and the seeds move past those of earlier runs.
     """
     if split not in ("train", "novel"):
         raise ValueError(f"split must be 'train' or 'novel', got {split!r}")
+    if policy != CHOOSER:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; one of {(CHOOSER, *POLICIES)}")
+        from supersize_grasp.models.checkpoint import checkpoint_file
+        from supersize_grasp.models.scoring import GraspScorer
+
+        GraspScorer.load(model, inputs=config.learning.inputs)  # refused here, not in a worker
+        model = str(checkpoint_file(model).resolve())
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     with TrialStore.open(store_path) as store:
@@ -184,7 +224,9 @@ def collect(
             ROBOT,
             to_yaml(config),
             seed,
-            notes=f'{{"collector": "sim-collect", "split": "{split}"}}',
+            notes=json.dumps(
+                {"collector": "sim-collect", "split": split, "policy": policy, "model": str(model)}
+            ),
         )
         context = mp.get_context("spawn")  # a forked child would share the parent's GL state
         results: mp.Queue = context.Queue(maxsize=4 * workers)
@@ -192,7 +234,11 @@ def collect(
         procs = [
             context.Process(
                 target=_worker,
-                args=(Job(config, split, stage, seed + _SEED_STRIDE * runs + w, w), results, stop),
+                args=(
+                    Job(config, split, stage, seed + _SEED_STRIDE * runs + w, w, policy, model),
+                    results,
+                    stop,
+                ),
                 daemon=True,
             )
             for w in range(workers)
