@@ -108,9 +108,8 @@ def build_report(
         )
 
     curve = []
-    for n in sorted(set(curve_sizes)):
-        if n > len(data.train):
-            continue
+    # A size past the training set is the whole set (the seen test's scenes never train).
+    for n in sorted({min(n, len(data.train)) for n in curve_sizes}):
         rng = np.random.default_rng(learning.seed + n)
         subset = data.train.subset(np.sort(rng.permutation(len(data.train))[:n]))
         checkpoint = train(

@@ -36,7 +36,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="report folder")
     parser.add_argument(
-        "--curve", default="", help="training-set sizes for the learning curve, e.g. 500,2000"
+        "--curve",
+        default="",
+        help="training-set sizes for the learning curve, e.g. 500,2000 (a size past the "
+        "training set: all of it)",
     )
     parser.add_argument("--curve-epochs", type=int, help="epochs per learning-curve run")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
