@@ -1,14 +1,18 @@
 """End-to-end collection speed through the whole ROS 2 node graph, and where the time goes.
 
-Runs `supersize-grasp collect` (simulated Baxter node + behaviour-tree node, over DDS) for
---trials labelled trials, with both arms and then with one, and prints:
+Runs `supersize-grasp collect` (simulated Baxter node + behaviour-tree node, over DDS; with a
+learned --policy also the grasp scorer node) for --trials labelled trials, with both arms and then
+with one, and prints:
   - trials per wall hour (first to last trial, start-up excluded) and per CPU hour (all processes),
   - the simulated seconds per trial and per phase of the trial (from the stored timings),
-  - the random-grasp success rate.
+  - the grasp success rate.
+With --bulk, the same trials through `supersize-grasp sim-collect` (the simulator's Python API,
+one worker, the network in the worker for a learned policy) instead, for comparison.
 Compare the CPU seconds per trial with `benchmarks/bench_simulator.py` (the same trial through
 the plain-Python API) to see what the ROS interface and the tree add.
 
     python benchmarks/bench_collection.py --trials 100
+    python benchmarks/bench_collection.py --trials 100 --policy sample --model default [--bulk]
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from supersize_grasp.dataset.store import TrialStore
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 
 
-def run(trials: int, arms: str, objects: str, workdir: Path) -> dict:
+def run(
+    trials: int, arms: str, objects: str, workdir: Path, learned: list[str], bulk: bool
+) -> dict:
     data = workdir / f"data-{arms}"
     config = workdir / f"{arms}.yaml"
     lines = ["simulator:", f"  objects: {{folder: {objects}}}"] if objects else []
@@ -38,8 +44,20 @@ def run(trials: int, arms: str, objects: str, workdir: Path) -> dict:
     config.write_text("\n".join(lines) + "\n")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
+    verb = ["sim-collect", "--workers", "1"] if bulk else ["collect"]
     subprocess.run(
-        [EXE, "collect", "--trials", str(trials), "--data", data, "--quiet", "--config", config],
+        [
+            EXE,
+            *verb,
+            "--trials",
+            str(trials),
+            "--data",
+            data,
+            "--quiet",
+            "--config",
+            config,
+            *learned,
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -75,11 +93,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--objects", default="", help="object folder (default: the configured set, random_urdfs)"
     )
+    parser.add_argument(
+        "--policy", default="random", choices=("random", "sample", "greedy"), help="the chooser"
+    )
+    parser.add_argument("--model", default="default", help="checkpoint of a learned --policy")
+    parser.add_argument(
+        "--bulk", action="store_true", help="through sim-collect (no ROS), one worker"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("ROS_DOMAIN_ID", "77")
-    print(f"machine: {os.cpu_count()} cores; {args.trials} labelled trials per run")
+    learned = [] if args.policy == "random" else ["--policy", args.policy, "--model", args.model]
+    path = "sim-collect (Python API, 1 worker)" if args.bulk else "collect (ROS 2 graph)"
+    print(
+        f"machine: {os.cpu_count()} cores; {args.trials} labelled trials per run; {path}; "
+        f"policy {args.policy}" + (f" ({args.model})" if learned else "")
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run(args.trials, arms, args.objects, Path(tmp)) for arms in ("both", "left")]
+        results = [
+            run(args.trials, arms, args.objects, Path(tmp), learned, args.bulk)
+            for arms in ("both", "left")
+        ]
     for r in results:
         print(
             f"\n{r['arms']} arm(s): {r['per_hour']:,.0f} trials/h wall, "
@@ -88,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(
             f"  {r['labelled']} labelled (+{r['unlabelled']} unlabelled), "
-            f"random success {r['success']:.1%}"
+            f"{args.policy} success {r['success']:.1%}"
         )
         total = r["phases"].pop("total", float("nan"))
         print(f"  simulated seconds per trial: {total:.2f}; by phase:")
