@@ -81,7 +81,7 @@ def run(args, config) -> int:
         policies = _choices(args.policies, POLICIES, "policies")
         object_sets = _choices(args.objects, rt.OBJECT_SETS, "objects")
         learned = [p for p in policies if p in LEARNED]
-        model = _model(args, config, needed=bool(learned or args.clutter_runs))
+        model, described = _model(args, config, needed=bool(learned or args.clutter_runs))
         if args.tries < 1 or args.tries_per_scene < 1:
             raise RobotTestError("--tries and --tries-per-scene must be at least 1")
         args.out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ def run(args, config) -> int:
         print(f"supersize-grasp robot-test: {e}", file=sys.stderr)
         return getattr(e, "code", 2)
 
-    results = rt.collect_results(args.out, policies, object_sets, _describe(model))
+    results = rt.collect_results(args.out, policies, object_sets, described)
     report = rt.markdown(results, learned[0] if learned else "greedy")
     (args.out / "report.md").write_text(report)
     (args.out / "results.json").write_text(rt.to_json(results) + "\n")
@@ -102,29 +102,22 @@ def run(args, config) -> int:
     return 0
 
 
-def _model(args, config, needed: bool) -> Path | None:
+def _model(args, config, needed: bool) -> tuple[Path | None, str]:
+    """The model, checked, and how the report names it: its file, and what identifies it beyond
+    the path."""
     from supersize_grasp.models.checkpoint import CheckpointError, check_inputs, load_checkpoint
 
     model = args.model or config.learning.checkpoint
     if model is None:
         if needed:
             raise RobotTestError("--model (or learning.checkpoint) is needed for learned grasping")
-        return None
+        return None, "none (no learned policy)"
     try:
-        check_inputs(load_checkpoint(model), config.learning.inputs, str(model))
+        c = load_checkpoint(model)
+        check_inputs(c, config.learning.inputs, str(model))
     except CheckpointError as e:
         raise RobotTestError(str(e)) from None
-    return Path(model)
-
-
-def _describe(model: Path | None) -> str:
-    """The model as a report names it: its file, and what identifies it beyond the path."""
-    if model is None:
-        return "none (no learned policy)"
-    from supersize_grasp.models.checkpoint import load_checkpoint
-
-    c = load_checkpoint(model)
-    return (
+    return Path(model), (
         f"{model} ({c.profile} profile, {c.inputs} inputs, stage {c.stage}, {c.epoch} epochs, "
         f"training data {c.data_fingerprint[:12]})"
     )
