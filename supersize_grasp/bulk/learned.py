@@ -8,6 +8,7 @@ stage of the paper's size (5,000 trials and more) is collected at the Python API
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from supersize_grasp.behaviors.grasp_policy import rerank, sample_pick
 from supersize_grasp.behaviors.regions import Region
-from supersize_grasp.behaviors.trial_plan import sample_candidates
+from supersize_grasp.behaviors.trial_plan import RandomGrasp, sample_candidates
 from supersize_grasp.config import Config
 from supersize_grasp.simulator.camera import CameraFrame
 
@@ -23,17 +24,10 @@ POLICIES = ("sample", "greedy")
 
 
 @dataclass(frozen=True)
-class LearnedGrasp:
-    """A chosen grasp: its region, pixel (snapped to the scorer's grid), table point, table
-    angle and the model's score there."""
+class LearnedGrasp(RandomGrasp):
+    """A grasp the network chose (its pixel snapped to the scorer's grid), and its score."""
 
-    region: Region
-    u: float
-    v: float
-    x: float
-    y: float
-    theta: float
-    score: float
+    score: float = math.nan
 
 
 class LearnedChooser:

@@ -1,17 +1,22 @@
-"""One stage of staged learning end to end on small real data: train stage 0 on random trials,
-collect with the model through the tree (simulator + scorer node), aggregate, fine-tune; a
-second run finds everything done; the report gets a row per stage model."""
+"""Staged learning on small real data: the learned policies' pick (shared by the tree and the
+bulk collector); a stage's collection through the simulator's Python API (real simulator, real
+untrained network); one stage end to end (train stage 0 on random trials, collect with the model
+through the tree or in bulk, aggregate, fine-tune; a second run finds everything done; the report
+gets a row per stage model)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from supersize_grasp.behaviors.grasp_policy import best_pick, rerank, sample_pick
 from supersize_grasp.bulk.collect import collect
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
-from supersize_grasp.models.checkpoint import load_checkpoint
+from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
+from tests import fakes
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
 CONFIG = """\
@@ -101,3 +106,104 @@ def test_one_stage_end_to_end(tmp_path):
     if (out / "stage-1-no-aggregation" / "model.pt").exists():
         expected.append("CNN stage 1, no aggregation")
     assert [row.split("|")[1].strip() for row in rows] == expected
+
+
+def test_sample_pick_follows_the_scores():
+    rng = np.random.default_rng(0)
+    scores = np.zeros((5, 18))
+    scores[3, 7] = 0.2
+    assert {sample_pick(rng, scores) for _ in range(20)} == {(3, 7)}
+    scores[1, 2] = 0.6  # three times as likely
+    picks = [sample_pick(rng, scores) for _ in range(4000)]
+    assert 0.70 < picks.count((1, 2)) / len(picks) < 0.80
+    flat = {sample_pick(rng, np.zeros((2, 3))) for _ in range(200)}
+    assert flat == {(i, k) for i in range(2) for k in range(3)}  # all zero: uniform
+    assert best_pick(scores) == (1, 2)
+
+
+def test_rerank_keeps_the_pair_whose_neighbours_score_best():
+    learning = load_config([]).learning.model_copy(
+        update={"rerank_top": 3, "rerank_neighbours": 4, "rerank_radius_px": 5.0}
+    )
+    scores = np.zeros((4, 18))
+    scores[0, 1], scores[1, 5], scores[2, 9] = 0.9, 0.8, 0.7  # candidate 3 is never in the top
+    u, v = np.array([2.0, 50.0, 90.0, 10.0]), np.array([2.0, 40.0, 60.0, 10.0])
+    second = rerank(np.random.default_rng(1), scores, u, v, learning, (100, 80))
+    assert second.top == [(0, 1), (1, 5), (2, 9)]
+    assert second.u.shape == second.v.shape == (12,)
+    for j, (i, _) in enumerate(second.top):
+        near_u, near_v = second.u[4 * j : 4 * j + 4], second.v[4 * j : 4 * j + 4]
+        assert np.all(np.abs(near_u - u[i]) <= 5.0) and np.all(np.abs(near_v - v[i]) <= 5.0)
+    assert second.u.min() >= 0 and second.v.min() >= 0  # clipped into the image
+    neighbours = np.full((12, 18), 0.1)
+    neighbours[4:8, 3] = 0.95  # the second-best pair is the robust one
+    assert second.pick(neighbours) == (1, 5)
+
+
+@pytest.mark.slow
+def test_bulk_collection_with_learned_policies(tmp_path):
+    config_file = tmp_path / "test.yaml"
+    config_file.write_text(CONFIG)
+    config = load_config([config_file])
+    model = fakes.checkpoint(tmp_path / "untrained.pt", config)
+    data = tmp_path / "data"
+    with pytest.raises(CheckpointError, match=r"missing\.pt"):
+        collect(config, data, 2, stage=1, policy="sample", model=tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="oracle"):
+        collect(config, data, 2, stage=1, policy="oracle", model=model)
+
+    collect(config, data, 4, stage=1, policy="sample", model=model, seed=5)
+    collect(config, data, 3, stage=2, policy="greedy", model=model, seed=6)
+    with TrialStore.open(data, readonly=True) as store:
+        trials = list(store.trials())
+        assert not store.check_integrity()
+    assert {(t.stage, t.chooser) for t in trials} == {(1, "sample"), (2, "greedy")}
+    labelled = [t for t in trials if t.outcome in ("success", "failure")]
+    assert sum(t.stage == 1 for t in labelled) == 4 and sum(t.stage == 2 for t in labelled) == 3
+    for t in trials:
+        assert 0.0 <= t.score <= 1.0, t
+        x, y, w, h = t.roi
+        u, v = t.grasp_pixel
+        assert x - 12 <= u <= x + w + 12 and y - 12 <= v <= y + h + 12, (t.roi, t.grasp_pixel)
+
+
+@pytest.mark.slow
+def test_stages_collect_in_bulk(tmp_path):
+    config_file = tmp_path / "test.yaml"
+    config_file.write_text(CONFIG)
+    data, out, into = tmp_path / "data", tmp_path / "stages", tmp_path / "stage-trials"
+    collect(load_config([config_file]), data, 40, seed=3)
+    with TrialStore.open(data, readonly=True) as store:
+        random_trials = store.count()
+    command = [
+        EXE,
+        "stages",
+        "--stages",
+        "2",
+        "--trials",
+        "3",
+        "--bulk",
+        "1",
+        "--data",
+        data,
+        "--into",
+        into,
+        "--out",
+        out,
+        "--quiet",
+        "--config",
+        config_file,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with TrialStore.open(data, readonly=True) as store:
+        assert store.count() == random_trials  # the random store is left as it was
+    with TrialStore.open(into, readonly=True) as store:
+        assert store.count(stage=1, labelled_only=True) == 3
+        assert {t.chooser for t in store.trials(stage=1)} == {"sample"}
+        sessions = [s.notes for s in store.sessions()]
+    assert any('"policy": "sample"' in n and "stage-0" in n for n in sessions), sessions
+    first = load_checkpoint(out / "stage-0" / "model.pt")
+    second = load_checkpoint(out / "stage-1" / "model.pt")
+    assert (first.stage, second.stage) == (0, 1)
+    assert second.data_fingerprint != first.data_fingerprint
