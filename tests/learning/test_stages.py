@@ -37,28 +37,19 @@ learning:
 # 0.2 about 1 run in 40 held no success, at 0.5 about 1 in 20,000 (36 % of random tries succeed).
 
 
+def _stages(data, out, config_file, *extra) -> list:
+    """Two stages (stage 0 and one collected stage of 3 trials) of ``data`` into ``out``."""
+    stages = ["stages", "--stages", "2", "--trials", "3", "--data", data, "--out", out]
+    return [EXE, *stages, *extra, "--quiet", "--config", config_file]
+
+
 @pytest.mark.slow
 def test_one_stage_end_to_end(tmp_path):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)
     data, out = tmp_path / "data", tmp_path / "stages"
     collect(load_config([config_file]), data, 50, seed=3)
-    command = [
-        EXE,
-        "stages",
-        "--stages",
-        "2",
-        "--trials",
-        "3",
-        "--data",
-        data,
-        "--out",
-        out,
-        "--ablation",
-        "--quiet",
-        "--config",
-        config_file,
-    ]
+    command = _stages(data, out, config_file, "--ablation")
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -175,25 +166,7 @@ def test_stages_collect_in_bulk(tmp_path):
     collect(load_config([config_file]), data, 40, seed=3)
     with TrialStore.open(data, readonly=True) as store:
         random_trials = store.count()
-    command = [
-        EXE,
-        "stages",
-        "--stages",
-        "2",
-        "--trials",
-        "3",
-        "--bulk",
-        "1",
-        "--data",
-        data,
-        "--into",
-        into,
-        "--out",
-        out,
-        "--quiet",
-        "--config",
-        config_file,
-    ]
+    command = _stages(data, out, config_file, "--bulk", "1", "--into", into)
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with TrialStore.open(data, readonly=True) as store:
