@@ -4,6 +4,9 @@ The paper's recipe: each patch is rotated by a random angle and its label moved 
 angle bin (here whole bins, so the shift is exact; a mirror doubles the variety again), batches
 are balanced between successes and failures, and only the tried bin's output gets a loss.
 A checkpoint (``last.pt``) is written after every epoch; a killed run resumes from it.
+Under torchrun (``models/distributed.py``) K processes train one DistributedDataParallel model:
+each takes its share of the same balanced epoch with batch ``batch_size / K``, and rank 0 alone
+evaluates and writes checkpoints (plain weights, so a run resumes with another K).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from supersize_grasp.config.learning import LearningConfig
 
+from . import distributed
 from .checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -133,8 +138,11 @@ def balanced_indices(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``learning.device`` as a torch device; ``auto`` is the first GPU when there is one."""
+def resolve_device(name: str, ranks: distributed.Ranks | None = None) -> torch.device:
+    """``learning.device`` as a torch device; ``auto`` is the first GPU when there is one.
+    Among several processes (``ranks``) each takes its own GPU (``distributed.rank_device``)."""
+    if ranks is not None and ranks.active:
+        return distributed.rank_device(name, ranks.local_rank)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -219,15 +227,23 @@ def train(
 
     If ``out_dir`` already holds a ``last.pt`` for the same data and settings, training resumes
     after its last completed epoch; a ``last.pt`` for other data is an error, never overwritten.
-    """
+
+    In a process group (torchrun; ``distributed.processes``) every rank calls this with the same
+    samples: the ranks train one model together, and rank 0 evaluates ``validation``, calls
+    ``on_epoch`` and writes the files (the others return the same weights and training figures,
+    without the evaluation)."""
+    ranks = distributed.current()
+    batch_size = distributed.rank_batch(config.batch_size, ranks.world_size)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out_dir)
+    if ranks.main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(out_dir)
+    distributed.barrier()  # the others read last.pt after rank 0 tidied the folder
     fingerprint = samples_fingerprint(samples, plan.source)
     if plan.multiplicity is not None:
         weights = np.ascontiguousarray(plan.multiplicity, dtype=np.float64)
         fingerprint = hashlib.sha256((fingerprint + weights.tobytes().hex()).encode()).hexdigest()
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, ranks)
     torch.manual_seed(config.seed)
     net = GraspNet(config.profile, num_bins, config.inputs, config.max_height)
     learning = config.model_dump(mode="json")
@@ -243,6 +259,8 @@ def train(
     else:
         trunk_init = load_pretrained_trunk(net, config.pretrained_weights)
     net.to(device)
+    if ranks.active and device.type == "cuda":  # batch statistics over the whole global batch
+        net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)  # (same state_dict keys)
     optimizer = torch.optim.SGD(net.parameters(), lr=plan.lr, momentum=0.9, weight_decay=5e-4)
     checkpoint = Checkpoint(
         config.profile,
@@ -256,39 +274,55 @@ def train(
     )
     checkpoint = _resume(out_dir / LAST, checkpoint, net, optimizer, plan)
 
+    # the same generator seed on every rank: the same epoch order, which ShardSampler shares out
     generator = torch.Generator().manual_seed(config.seed + checkpoint.epoch)
+    drop_last = len(samples) > config.batch_size
+    sampler = balanced_sampler(samples.label, generator, plan.multiplicity)
+    model: torch.nn.Module = net
+    if ranks.active:
+        sampler = distributed.ShardSampler(
+            sampler, ranks.rank, ranks.world_size, config.batch_size, drop_last
+        )
+        drop_last = False  # the shards hold whole global batches already
+        model = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
     loader = DataLoader(
         PatchDataset(samples, net.input_px, num_bins, True, heights=net.inputs == "rgbd"),
-        batch_size=config.batch_size,
-        sampler=balanced_sampler(samples.label, generator, plan.multiplicity),
+        batch_size=batch_size,
+        sampler=sampler,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
         pin_memory=device.type == "cuda",
-        drop_last=len(samples) > config.batch_size,
+        drop_last=drop_last,
     )
-    writer = _summary_writer(out_dir / "tensorboard")
+    writer = _summary_writer(out_dir / "tensorboard") if ranks.main else None
     try:
         for epoch in range(checkpoint.epoch, plan.epochs):
-            row = _epoch(net, loader, optimizer, epoch, plan.epochs, progress)
-            if validation is not None and len(validation):
+            if ranks.active:  # each rank its own augmentation and dropout draws, whatever K was
+                torch.manual_seed(_rank_seed(config.seed, epoch, ranks.rank))
+            row = _epoch(net, loader, optimizer, epoch, plan.epochs, progress and ranks.main, model)
+            if ranks.main and validation is not None and len(validation):
                 row["val_accuracy"] = executed_accuracy(predict_scores(net, validation), validation)
             checkpoint.epoch = epoch + 1
             checkpoint.history.append(row)
             checkpoint.state_dict = _cpu_state(net)
             checkpoint.optimizer = optimizer.state_dict()
             checkpoint.rng_state = torch.get_rng_state()
-            save_checkpoint(out_dir / LAST, checkpoint)
-            if writer is not None:
-                for name, value in row.items():
-                    writer.add_scalar(name, value, global_step=epoch + 1)
-                writer.flush()
-            if on_epoch is not None:
-                on_epoch(checkpoint)
+            if ranks.main:
+                save_checkpoint(out_dir / LAST, checkpoint)
+                if writer is not None:
+                    for name, value in row.items():
+                        writer.add_scalar(name, value, global_step=epoch + 1)
+                    writer.flush()
+                if on_epoch is not None:
+                    on_epoch(checkpoint)
+            distributed.barrier()  # no rank runs ahead of the checkpoint
     finally:
         if writer is not None:
             writer.close()
     final = Checkpoint(**{**checkpoint.__dict__, "optimizer": None, "rng_state": None})
-    save_checkpoint(out_dir / FINAL, final)
+    if ranks.main:
+        save_checkpoint(out_dir / FINAL, final)
+    distributed.barrier()  # model.pt exists when any rank returns
     return final
 
 
@@ -318,8 +352,18 @@ def _resume(path: Path, fresh: Checkpoint, net, optimizer, plan: TrainPlan) -> C
     return last
 
 
-def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> dict[str, float]:
-    net.train()
+def _rank_seed(seed: int, epoch: int, rank: int) -> int:
+    """The torch seed of one rank's epoch: independent streams, the same for a resumed run."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
+def _epoch(
+    net, loader, optimizer, epoch: int, epochs: int, progress: bool, model=None
+) -> dict[str, float]:
+    """One pass over ``loader``; ``model`` is what runs forward (``net`` in DistributedDataParallel
+    among several processes, whose figures are then summed over the ranks)."""
+    model = net if model is None else model
+    model.train()
     total = correct = 0
     loss_sum = 0.0
     started = time.perf_counter()
@@ -331,7 +375,7 @@ def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> d
     device = next(net.parameters()).device
     for batch in batches:
         patches, heights, bins, labels = (t.to(device, non_blocking=True) for t in batch)
-        logits = net(net.encode(patches, heights if net.inputs == "rgbd" else None))
+        logits = model(net.encode(patches, heights if net.inputs == "rgbd" else None))
         loss = executed_bin_loss(logits, bins, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -344,6 +388,8 @@ def _epoch(net, loader, optimizer, epoch: int, epochs: int, progress: bool) -> d
         if progress:
             batches.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.1%}")
     seconds = time.perf_counter() - started
+    if distributed.current().active:  # the whole model's figures: every rank's patches
+        loss_sum, correct, total = distributed.sum_over_ranks([loss_sum, correct, total])
     return {
         "train_loss": loss_sum / max(total, 1),
         "train_accuracy": correct / max(total, 1),

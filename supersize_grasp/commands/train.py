@@ -6,6 +6,12 @@ Scenes hashed into the seen test set (learning.seen_test_fraction) never train; 
 accuracy is printed after each epoch. Writes OUT/last.pt after every epoch (a killed run resumes
 when the same command is run again), OUT/model.pt at the end and TensorBoard logs in
 OUT/tensorboard.
+
+Under torchrun the same command trains in K processes (DistributedDataParallel; gloo on the CPU,
+NCCL on GPUs, one GPU a process): each takes batch_size / K of every balanced batch, and rank 0
+alone prints, evaluates and writes; a run resumes with any K:
+
+    torchrun --standalone --nproc_per_node 2 --no-python supersize-grasp train --data D --out OUT
 """
 
 from __future__ import annotations
@@ -40,11 +46,8 @@ def add_arguments(parser) -> None:
 
 def run(args, config) -> int:
     from supersize_grasp.config import overlay
-    from supersize_grasp.dataset.store import StoreError
     from supersize_grasp.launcher import exit_on_sigterm
-    from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
-    from supersize_grasp.models.training import TrainPlan, resolve_device, train
-    from supersize_grasp.models.workflow import training_samples
+    from supersize_grasp.models import distributed
 
     exit_on_sigterm()
     overrides = {
@@ -55,22 +58,49 @@ def run(args, config) -> int:
     overrides = {key: value for key, value in overrides.items() if value}
     try:
         config = overlay(config, overrides, "<command line>") if overrides else config
-        learning = config.learning
-        device = resolve_device(learning.device)
-        init = load_checkpoint(args.init) if args.init else None
-        data = training_samples(config, args.data, progress=not args.quiet)
-    except (CheckpointError, StoreError, ValueError) as e:
+        with distributed.processes(config.learning.device) as ranks:
+            return _train(args, config, ranks)
+    except ValueError as e:  # the configuration, or torchrun's environment (DistributedError)
         print(f"supersize-grasp train: {e}", file=sys.stderr)
+        return 2
+
+
+def _train(args, config, ranks) -> int:
+    """The verb in one process, or in each of a torchrun's (``ranks``): rank 0 prints."""
+    from supersize_grasp.dataset.store import StoreError
+    from supersize_grasp.models import distributed
+    from supersize_grasp.models.checkpoint import CheckpointError, load_checkpoint
+    from supersize_grasp.models.training import TrainPlan, resolve_device, train
+    from supersize_grasp.models.workflow import training_samples
+
+    name = f"supersize-grasp train (rank {ranks.rank})" if ranks.active else "supersize-grasp train"
+    learning = config.learning
+    try:
+        device = resolve_device(learning.device, ranks)
+        batch = distributed.rank_batch(learning.batch_size, ranks.world_size)  # before any work
+        init = load_checkpoint(args.init) if args.init else None
+        with distributed.main_first():  # rank 0 cuts and caches the patches; the others read them
+            data = training_samples(config, args.data, progress=not args.quiet and ranks.main)
+    except (CheckpointError, StoreError, ValueError) as e:
+        print(f"{name}: {e}", file=sys.stderr)
         return 2
     epochs = args.epochs or (learning.finetune_epochs if init else learning.epochs)
     lr = args.lr or (learning.finetune_lr if init else learning.lr)
     train_set, seen = data.train, data.seen_test
-    print(
-        f"training on {len(train_set)} trials ({int(train_set.label.sum())} successes) from "
-        f"{len(args.data)} store(s); seen test {len(seen)} balanced; {learning.profile} profile, "
-        f"{learning.inputs} inputs, "
-        f"{epochs} epochs at lr {lr} on {device}"
-    )
+    where = f"on {device}"
+    if ranks.active:
+        where = (
+            f"in {ranks.world_size} processes ({distributed.backend(device)}, "
+            f"{'one GPU each' if device.type == 'cuda' else 'cpu'}; batch "
+            f"{batch} each)"
+        )
+    if ranks.main:
+        print(
+            f"training on {len(train_set)} trials ({int(train_set.label.sum())} successes) from "
+            f"{len(args.data)} store(s); seen test {len(seen)} balanced; {learning.profile} "
+            f"profile, {learning.inputs} inputs, {epochs} epochs at lr {lr} {where}",
+            flush=True,
+        )
 
     def on_epoch(checkpoint) -> None:
         row = checkpoint.history[-1]
@@ -95,8 +125,9 @@ def run(args, config) -> int:
             on_epoch=on_epoch,
         )
     except (CheckpointError, ValueError) as e:
-        print(f"supersize-grasp train: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         return 2
-    print(f"trunk: {final.trunk_init}")
-    print(f"model: {args.out / 'model.pt'}")
+    if ranks.main:
+        print(f"trunk: {final.trunk_init}")
+        print(f"model: {args.out / 'model.pt'}")
     return 0
