@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from supersize_grasp.cli import main as cli_main
 from supersize_grasp.config import flatten, load_config, overlay
 from supersize_grasp.dataset.merge import merge_stores
 from supersize_grasp.dataset.spool import ingest, pack, pending, spool_id, unpack
@@ -236,3 +237,9 @@ def test_collect_with_robots_fills_one_store_from_each_robot(tmp_path):
         assert sorted(s.robot for s in sessions) == ["baxter_0", "baxter_1"]
         assert all(s.ended is not None for s in sessions)
         assert all(store.count(robot=r, labelled_only=True) >= 2 for r in robot_names(2))
+
+
+@pytest.mark.parametrize("verb", ["watch", "view"])
+def test_watch_and_view_refuse_a_robot_name_that_is_no_namespace(verb, capsys):
+    assert cli_main([verb, "--robot", "0/baxter"]) == 2
+    assert "--robot: robot: expected a name of letters" in capsys.readouterr().err
