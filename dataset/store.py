@@ -324,6 +324,9 @@ class TrialStore:
         bytes by name, written durably and checked against the row's checksums before the row
         commits; False when it was here already."""
         self._check_writable()
+        columns = [r[1] for r in self._query("PRAGMA table_info(scenes)")]
+        if sorted(row) != sorted(columns):
+            raise ValueError(f"scene: expected the columns {columns} (got {sorted(row)})")
         if self._scalar("SELECT 1 FROM scenes WHERE scene_id = ?", (row["scene_id"],)) is not None:
             return False
 
@@ -334,7 +337,7 @@ class TrialStore:
                 raise StoreDamagedError(f"{name}: checksum mismatch (scene not imported)")
             _write_image(_inside(self.root, name), files[name], written)
 
-        return self._import_scene(dict(row), write)
+        return self._import_scene({c: row[c] for c in columns}, write)
 
     def _import_scene(self, row: dict[str, Any], place) -> bool:
         """The scene ``row`` once ``place(name, sha, written)`` has put each of its images."""

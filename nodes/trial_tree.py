@@ -18,8 +18,8 @@ Parameters: ``config_file`` and every field of the robot, arms, camera, trial, s
     (wall s between snapshots at most; 0: every changed tick); ``recorder`` (the session
     recorder's node name, set by the collection graph: the first tick waits until it subscribed
     to the tree's recorded topics, so the recording holds the first snapshot and trial; empty:
-    no wait), ``recorder_timeout`` (s; then TimedOutError); ``spool`` (default: in a robot's
-    namespace): send each committed trial to the fleet's dataset writer
+    no wait), ``recorder_timeout`` (s; then TimedOutError); ``spool`` (default: collecting in a
+    robot's namespace): send each committed trial to the fleet's dataset writer
     (``SpoolPublisher``) and, with the quota done, exit once the writer holds them all.
 In a fleet robot's namespace (``/baxter_0``) every name above is under it.
 """
@@ -83,7 +83,8 @@ class TrialTreeNode(Node):
         task = self.declare_parameter("task", "collect").value
         recorder = self.declare_parameter("recorder", "").value
         recorder_timeout = self.declare_parameter("recorder_timeout", 60.0).value
-        spool = self.declare_parameter("spool", self.get_namespace() != "/").value
+        fleet = self.get_namespace() != "/" and task == "collect"
+        spool = self.declare_parameter("spool", fleet).value
         if task not in ("collect", "clear_table"):
             raise ValueError(f"parameter task: 'collect' or 'clear_table', got {task!r}")
         if task == "clear_table":

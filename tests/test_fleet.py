@@ -75,7 +75,7 @@ def test_a_replaced_spool_starts_a_new_chain(tmp_path):
         assert store.count() == 3
 
 
-def test_a_scene_file_name_from_another_store_stays_in_the_store(tmp_path):
+def test_a_scene_from_another_store_names_its_files_inside_it_and_only_known_columns(tmp_path):
     collected(tmp_path / "robot", 1, seed=1)
     (sent,) = spooled(tmp_path / "robot")
     scene = {**sent.scene, "rgb_file": "../outside.png"}
@@ -84,6 +84,8 @@ def test_a_scene_file_name_from_another_store_stays_in_the_store(tmp_path):
         store.import_session(sent.session)
         with pytest.raises(ValueError, match="scene file: expected a name under scenes/"):
             store.import_scene_data(scene, files)
+        with pytest.raises(ValueError, match=r"scene: expected the columns \['scene_id'"):
+            store.import_scene_data({**sent.scene, "stamp) VALUES (1); --": 0}, sent.files)
     assert not (tmp_path / "outside.png").exists()
 
 
