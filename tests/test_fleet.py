@@ -245,3 +245,23 @@ def test_collect_with_robots_fills_one_store_from_each_robot(tmp_path):
 def test_watch_and_view_refuse_a_robot_name_that_is_no_namespace(verb, capsys):
     assert cli_main([verb, "--robot", "0/baxter"]) == 2
     assert "--robot: robot: expected a name of letters" in capsys.readouterr().err
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_a_robot_started_on_its_own_joins_the_fleet_by_its_name(tmp_path):
+    """As a robot on another machine would: `collect --robot NAME` with its own store, on the
+    domain of a writer it never heard of; it ends once the writer holds its trials."""
+    (tmp_path / "fleet.yaml").write_text(FLEET_CONFIG)
+    writer = fleet_writer(load_config([tmp_path / "fleet.yaml"]), tmp_path / "fleet")
+    try:
+        command = [EXE, "collect", "--robot", "baxter_7", "--trials", "2", "--quiet"]
+        command += ["--data", tmp_path / "spool7", "--config", tmp_path / "fleet.yaml"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    finally:
+        writer.shutdown()
+    assert trial_keys(tmp_path / "fleet") == trial_keys(tmp_path / "spool7")
+    with TrialStore.open(tmp_path / "fleet", readonly=True) as store:
+        ((robot, ended),) = [(s.robot, s.ended) for s in store.sessions()]
+        assert robot == "baxter_7" and ended is not None
