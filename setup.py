@@ -51,6 +51,7 @@ setup(
             "supersize-grasp = supersize_grasp.cli:main",
             "baxter_ik = supersize_grasp.nodes.baxter_ik:main",
             "camera_pose = supersize_grasp.nodes.camera_pose:main",
+            "dataset_writer = supersize_grasp.nodes.dataset_writer:main",
             "grasp_scorer = supersize_grasp.nodes.grasp_scorer:main",
             "interface_echo = supersize_grasp.nodes.interface_check:main",
             "recorder = supersize_grasp.nodes.recorder:main",

@@ -258,23 +258,27 @@ class TrialStore:
         self._check_writable()
         record = check_trial(record)
         with self._write() as conn:
-            scene = conn.execute(
-                "SELECT session_id, width, height FROM scenes WHERE scene_id = ?",
-                (record.scene_id,),
-            ).fetchone()
-            if scene is None:
-                raise ValueError(f"scene_id: unknown scene {record.scene_id!r}")
-            if scene[0] != record.session_id:
-                raise ValueError(
-                    f"session_id: scene {record.scene_id!r} belongs to session {scene[0]!r}, "
-                    f"not {record.session_id!r}"
-                )
-            _check_in_image(record, width=scene[1], height=scene[2])
-            row = (None, *trial_row(record))  # the store assigns trial_id
-            cursor = conn.execute(
-                f"INSERT INTO trials ({TRIAL_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
+            return self._insert_trial(conn, record)
+
+    def _insert_trial(self, conn: sqlite3.Connection, record: Trial) -> int:
+        """Insert a checked trial in the open transaction; its new ``trial_id``."""
+        scene = conn.execute(
+            "SELECT session_id, width, height FROM scenes WHERE scene_id = ?",
+            (record.scene_id,),
+        ).fetchone()
+        if scene is None:
+            raise ValueError(f"scene_id: unknown scene {record.scene_id!r}")
+        if scene[0] != record.session_id:
+            raise ValueError(
+                f"session_id: scene {record.scene_id!r} belongs to session {scene[0]!r}, "
+                f"not {record.session_id!r}"
             )
-            return int(cursor.lastrowid)
+        _check_in_image(record, width=scene[1], height=scene[2])
+        row = (None, *trial_row(record))  # the store assigns trial_id
+        cursor = conn.execute(
+            f"INSERT INTO trials ({TRIAL_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
+        )
+        return int(cursor.lastrowid)
 
     # ---------------------------------------------------------------- importing
 
@@ -308,18 +312,42 @@ class TrialStore:
         self._check_writable()
         if self._scalar("SELECT 1 FROM scenes WHERE scene_id = ?", (scene_id,)) is not None:
             return False
-        columns = [r[1] for r in source._query("PRAGMA table_info(scenes)")]
-        rows = source._query("SELECT * FROM scenes WHERE scene_id = ?", (scene_id,))
-        if not rows:
-            raise KeyError(f"{source.root}: no scene {scene_id!r}")
-        row = dict(zip(columns, rows[0], strict=True))
+        row = source.scene_row(scene_id)
+
+        def link(name: str, sha: str, written: list[Path]) -> None:
+            _link_or_copy(source.root / name, self.root / name, sha, written)
+
+        return self._import_scene(row, link)
+
+    def import_scene_data(self, row: Mapping[str, Any], files: Mapping[str, bytes]) -> bool:
+        """Keep a scene received from another store: its ``scene_row`` and its image files'
+        bytes by name, written durably and checked against the row's checksums before the row
+        commits; False when it was here already."""
+        self._check_writable()
+        columns = [r[1] for r in self._query("PRAGMA table_info(scenes)")]
+        if sorted(row) != sorted(columns):
+            raise ValueError(f"scene: expected the columns {columns} (got {sorted(row)})")
+        if self._scalar("SELECT 1 FROM scenes WHERE scene_id = ?", (row["scene_id"],)) is not None:
+            return False
+
+        def write(name: str, sha: str, written: list[Path]) -> None:
+            if name not in files:
+                raise ValueError(f"scene {row['scene_id']}: no bytes of {name}")
+            if hashlib.sha256(files[name]).hexdigest() != sha:
+                raise StoreDamagedError(f"{name}: checksum mismatch (scene not imported)")
+            _write_image(_inside(self.root, name), files[name], written)
+
+        return self._import_scene({c: row[c] for c in columns}, write)
+
+    def _import_scene(self, row: dict[str, Any], place) -> bool:
+        """The scene ``row`` once ``place(name, sha, written)`` has put each of its images."""
         written: list[Path] = []
         try:
             for name, sha in (
                 (row["rgb_file"], row["rgb_sha256"]),
                 (row["depth_file"], row["depth_sha256"]),
             ):
-                _link_or_copy(source.root / name, self.root / name, sha, written)
+                place(name, sha, written)
         except BaseException as e:
             for path in written:  # unreferenced: free their space at once
                 path.unlink(missing_ok=True)
@@ -328,22 +356,38 @@ class TrialStore:
             raise
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO scenes ({', '.join(columns)}) VALUES ({', '.join('?' * len(row))})",
+                f"INSERT INTO scenes ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 tuple(row.values()),
             )
         return True
 
-    def import_trial(self, record: Trial) -> bool:
+    def import_trial(self, record: Trial, cursor: tuple[str, int] | None = None) -> bool:
         """Keep another store's trial (its scene imported first); False when a trial of the same
-        session, scene, arm and end time is here already, so importing twice adds nothing."""
-        known = self._scalar(
-            "SELECT 1 FROM trials WHERE scene_id = ? AND session_id = ? AND arm = ? AND stamp = ?",
-            (record.scene_id, record.session_id, record.arm, record.stamp),
-        )
-        if known is not None:
-            return False
-        self.add_trial(record)
-        return True
+        session, scene, arm and end time is here already, so importing twice adds nothing.
+
+        ``cursor`` (key, value) commits with the trial, known or not: a reader of it never
+        sees a trial without its cursor or the other way round (see :meth:`cursor`)."""
+        self._check_writable()
+        record = check_trial(record)
+        with self._write() as conn:
+            known = conn.execute(
+                "SELECT 1 FROM trials WHERE scene_id = ? AND session_id = ? AND arm = ? "
+                "AND stamp = ?",
+                (record.scene_id, record.session_id, record.arm, record.stamp),
+            ).fetchone()
+            if known is None:
+                self._insert_trial(conn, record)
+            if cursor is not None:
+                key, value = cursor
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"cursor:{key}", str(value))
+                )
+            return known is None
+
+    def cursor(self, key: str) -> int:
+        """The last value committed with :meth:`import_trial` under ``key``; 0 if none."""
+        value = self._scalar("SELECT value FROM meta WHERE key = ?", (f"cursor:{key}",))
+        return 0 if value is None else int(value)
 
     # ---------------------------------------------------------------- reading
 
@@ -358,12 +402,15 @@ class TrialStore:
         labelled_only: bool = True,
         object_ids: Iterable[str] | None = None,
         session_id: str | None = None,
+        robot: str | None = None,
+        after: int = 0,
     ) -> Iterator[Trial]:
-        """Trials in id order; by default only those that are labels (success or failure)."""
-        where, params = _filters(stage, arm, labelled_only, object_ids, session_id)
+        """Trials in id order, from the first id above ``after``; by default only those that
+        are labels (success or failure). A trial's robot is its session's."""
+        where, params = _filters(stage, arm, labelled_only, object_ids, session_id, robot)
         where = f"{where} AND trial_id > ?" if where else " WHERE trial_id > ?"
         sql = f"SELECT {TRIAL_COLUMNS} FROM trials{where} ORDER BY trial_id LIMIT {_PAGE}"
-        last = 0
+        last = after
         while rows := self._query(sql, (*params, last)):  # pages: memory stays flat at 50K trials
             for row in rows:
                 yield trial_from_row(row)
@@ -376,9 +423,10 @@ class TrialStore:
         labelled_only: bool = False,
         object_ids: Iterable[str] | None = None,
         session_id: str | None = None,
+        robot: str | None = None,
     ) -> int:
         """Number of trials, all outcomes unless ``labelled_only``."""
-        where, params = _filters(stage, arm, labelled_only, object_ids, session_id)
+        where, params = _filters(stage, arm, labelled_only, object_ids, session_id, robot)
         return int(self._scalar(f"SELECT COUNT(*) FROM trials{where}", params))
 
     def scene(self, scene_id: str, verify: bool = True) -> StoredScene:
@@ -418,6 +466,18 @@ class TrialStore:
                 "SELECT scene_id FROM scenes WHERE session_id = ? ORDER BY rowid", (session_id,)
             )
         return [r[0] for r in rows]
+
+    def scene_row(self, scene_id: str) -> dict[str, Any]:
+        """The scene's row, column by column, as :meth:`import_scene_data` takes it."""
+        columns = [r[1] for r in self._query("PRAGMA table_info(scenes)")]
+        rows = self._query("SELECT * FROM scenes WHERE scene_id = ?", (scene_id,))
+        if not rows:
+            raise KeyError(f"{self.root}: no scene {scene_id!r}")
+        return dict(zip(columns, rows[0], strict=True))
+
+    def scene_file(self, name: str, sha256: str) -> bytes:
+        """The bytes of a scene's image file (``rgb_file``, ``depth_file``), checked."""
+        return self._read_file(name, sha256)
 
     def summary(self) -> Summary:
         """Counts; success rates over labelled trials, overall and per arm/object/stage/session."""
@@ -643,6 +703,14 @@ def _link_or_copy(source: Path, target: Path, sha256: str, written: list[Path]) 
         raise StoreDamagedError(f"{source}: checksum mismatch (not imported)")
 
 
+def _inside(root: Path, name: str) -> Path:
+    """``root / name`` for a scene file name from another store: under ``scenes/``, no '..'."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts or parts[:1] != (SCENES_DIR,):
+        raise ValueError(f"scene file: expected a name under {SCENES_DIR}/ (got {name!r})")
+    return root / name
+
+
 def _array_kind(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"{value.dtype} array of shape {value.shape}"
@@ -666,6 +734,7 @@ def _filters(
     labelled_only: bool,
     object_ids: Iterable[str] | None,
     session_id: str | None,
+    robot: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -687,4 +756,7 @@ def _filters(
         one_of("object_id", [object_ids] if isinstance(object_ids, str) else object_ids)
     if session_id is not None:
         one_of("session_id", [session_id])
+    if robot is not None:
+        clauses.append("session_id IN (SELECT session_id FROM sessions WHERE robot = ?)")
+        params.append(robot)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -1,6 +1,8 @@
 """Autonomous random-grasp collection:
 ros2 launch supersize_grasp collect.launch.py [config_file:=my.yaml] [simulated:=false]
-(the number of trials and the stage are ROS parameters of trial_tree: num_trials, stage).
+    [robot:=baxter_7]
+(the number of trials and the stage are ROS parameters of trial_tree: num_trials, stage; a robot
+of a fleet runs in /<robot> and spools its trials to the fleet's dataset writer).
 """
 
 from supersize_grasp.graph import launch_description

@@ -3,6 +3,8 @@
 A node declares ``config_file`` (a YAML overlay of the defaults) and one read-only parameter per
 field of the sections it uses, named by the dotted path (``trial.lift_height``). Values given on the
 command line or in a ``--params-file`` win over the YAML; the result is validated like any file.
+A node in a robot's namespace (a fleet's ``/baxter_0``) finds the configuration's absolute names
+under it and names its sessions after the robot (:mod:`supersize_grasp.fleet`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 from supersize_grasp.config import Config, flatten, load_config, overlay
+from supersize_grasp.fleet import namespaced_names
 
 
 def load_node_config(node: Node, sections: Sequence[str]) -> Config:
-    """The node's configuration: defaults < ``config_file`` < ROS parameters of ``sections``."""
+    """The node's configuration: defaults < ``config_file`` < ROS parameters of ``sections``;
+    in a robot's namespace, its names moved under it and ``robot.name`` the robot's."""
     config_file = node.declare_parameter(
         "config_file",
         "",
@@ -35,4 +39,9 @@ def load_node_config(node: Node, sections: Sequence[str]) -> Config:
         declared = node.declare_parameter(key, value, descriptor).value
         if declared != value and not (value is None and declared is None):
             overrides[key] = list(declared) if isinstance(declared, tuple | list) else declared
-    return overlay(config, overrides, "<ROS parameters>") if overrides else config
+    config = overlay(config, overrides, "<ROS parameters>") if overrides else config
+    namespace = node.get_namespace()
+    if namespace == "/":
+        return config
+    robot = {"robot.name": namespace.strip("/")}
+    return overlay(config, {**namespaced_names(flatten(config), namespace), **robot}, namespace)

@@ -28,6 +28,8 @@ stamps on the wall clock, real-time pace, and none of what only a simulator offe
 the lockstep, ``~/reset_scene``, the oracle, the camera pose) nor the IK service (the SDK's does
 not cross ros1_bridge: the real graphs' ``baxter_ik`` node answers): the real profile runs against
 it unchanged (``StandIn``).
+In a robot's namespace (a fleet's ``/baxter_0``) every one of these names is under it; the
+runner remaps ``/clock`` there too (:mod:`supersize_grasp.fleet`).
 
 Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``camera``, ``arms``,
     ``trial``, ``learning`` and ``calibration`` sections (``simulator.calibration_marker`` mounts
@@ -68,6 +70,7 @@ from std_msgs.msg import Bool, Empty, Header
 from std_srvs.srv import Trigger
 from supersize_grasp_interfaces.srv import ScoreGrasps
 
+from supersize_grasp.fleet import namespaced
 from supersize_grasp.ik_service import IKAnswer, IKTarget, ik_response, ik_targets, solve_target
 from supersize_grasp.msgs import (
     camera_info,
@@ -202,8 +205,13 @@ class SimulatedBaxter(Node):
                     callback_group=MutuallyExclusiveCallbackGroup(),
                 )
         self.create_subscription(Bool, robot.enable_topic, self._on_enable, _COMMANDS)
-        self.create_subscription(Empty, "/robot/set_super_reset", self._on_reset, _COMMANDS)
-        self.create_subscription(Empty, "/robot/set_super_stop", self._on_stop, _COMMANDS)
+        ns = self.get_namespace()
+        reset, stop = (
+            namespaced("/robot/set_super_reset", ns),
+            namespaced("/robot/set_super_stop", ns),
+        )
+        self.create_subscription(Empty, reset, self._on_reset, _COMMANDS)
+        self.create_subscription(Empty, stop, self._on_stop, _COMMANDS)
         self.create_subscription(Bool, "~/estop_button", self._on_estop_button, _COMMANDS)
         if not self.stand_in.real:
             self._make_simulator_interface()
@@ -215,7 +223,9 @@ class SimulatedBaxter(Node):
         if not self.stand_in.real:
             self.camera_pose_pub = self.create_publisher(PoseStamped, camera.pose_topic, LATCHED)
         self.hand_pubs = {
-            s: self.create_publisher(Image, f"/cameras/{s}_hand_camera/image", sensor)
+            s: self.create_publisher(
+                Image, namespaced(f"/cameras/{s}_hand_camera/image", ns), sensor
+            )
             for s in SIDES
         }
 

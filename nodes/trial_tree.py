@@ -18,7 +18,10 @@ Parameters: ``config_file`` and every field of the robot, arms, camera, trial, s
     (wall s between snapshots at most; 0: every changed tick); ``recorder`` (the session
     recorder's node name, set by the collection graph: the first tick waits until it subscribed
     to the tree's recorded topics, so the recording holds the first snapshot and trial; empty:
-    no wait), ``recorder_timeout`` (s; then TimedOutError).
+    no wait), ``recorder_timeout`` (s; then TimedOutError); ``spool`` (default: collecting in a
+    robot's namespace): send each committed trial to the fleet's dataset writer
+    (``SpoolPublisher``) and, with the quota done, exit once the writer holds them all.
+In a fleet robot's namespace (``/baxter_0``) every name above is under it.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from supersize_grasp.behaviors.collection import collection_tree
 from supersize_grasp.behaviors.learned import learned_chooser
 from supersize_grasp.behaviors.ros.exceptions import TimedOutError
 from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, SnapshotPublisher
+from supersize_grasp.behaviors.ros.spool import SpoolPublisher
 from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.ros.trial_view import TrialViewPublisher
 from supersize_grasp.behaviors.trial_log import TrialLog
 from supersize_grasp.config import to_yaml
 from supersize_grasp.dataset.store import StoreFullError, TrialStore
+from supersize_grasp.fleet import namespaced
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node, start_or_destroy
 from supersize_grasp.qos import LATCHED, TRIALS_QOS
@@ -58,6 +63,8 @@ class TrialTreeNode(Node):
         self.store: TrialStore | None = None
         self.tree: RosBehaviourTree | None = None
         self.finished = False
+        self.ended = False
+        self.spool: SpoolPublisher | None = None
         self.failure: str | None = None
         super().__init__("trial_tree", **kwargs)
         start_or_destroy(self, self._start)
@@ -76,6 +83,8 @@ class TrialTreeNode(Node):
         task = self.declare_parameter("task", "collect").value
         recorder = self.declare_parameter("recorder", "").value
         recorder_timeout = self.declare_parameter("recorder_timeout", 60.0).value
+        fleet = self.get_namespace() != "/" and task == "collect"
+        spool = self.declare_parameter("spool", fleet).value
         if task not in ("collect", "clear_table"):
             raise ValueError(f"parameter task: 'collect' or 'clear_table', got {task!r}")
         if task == "clear_table":
@@ -90,7 +99,10 @@ class TrialTreeNode(Node):
             seed=seed,
             session_id=session,
         )
-        self.trials_pub = self.create_publisher(TrialRecord, "/trials", TRIALS_QOS)
+        trials = namespaced("/trials", self.get_namespace())
+        self.trials_pub = self.create_publisher(TrialRecord, trials, TRIALS_QOS)
+        if spool:
+            self.spool = SpoolPublisher(self, self.store)
         self.log = TrialLog(
             self.store, self.session_id, self.stage, self.num_trials, self.trials_pub.publish
         )
@@ -140,7 +152,13 @@ class TrialTreeNode(Node):
             self.finished = True
             self.get_logger().info(f"done: {self.log}")
             self.tree.stop()
-            rclpy.try_shutdown(context=self.context)
+            if self.spool is None:
+                rclpy.try_shutdown(context=self.context)
+                return
+            self.store.end_session(self.session_id)  # the trials still to send carry the end
+            self.ended = True
+            self.get_logger().info("waiting for the dataset writer to hold every trial")
+            self.spool.finish(lambda: rclpy.try_shutdown(context=self.context))
 
     def destroy_node(self) -> None:
         if self.store is not None:  # rclpy may destroy the node again at context shutdown
@@ -148,7 +166,7 @@ class TrialTreeNode(Node):
                 self.tree.stop()
             if self.log is not None:
                 self.log.close()
-            if self.finished:  # a stopped or killed session stays open: it did not finish
+            if self.finished and not self.ended:  # a stopped or killed session stays open
                 self.store.end_session(self.session_id)
             self.store.close()
             self.store = None

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import config as config_package
+from .fleet import robot_namespace
 
 PACKAGE = "supersize_grasp"
 LEARNED = ("sample", "greedy")
@@ -24,6 +25,7 @@ LEARNED = ("sample", "greedy")
 EXECUTABLES: dict[str, str] = {
     "baxter_ik": "supersize_grasp.nodes.baxter_ik",
     "camera_pose": "supersize_grasp.nodes.camera_pose",
+    "dataset_writer": "supersize_grasp.nodes.dataset_writer",
     "grasp_scorer": "supersize_grasp.nodes.grasp_scorer",
     "interface_echo": "supersize_grasp.nodes.interface_check",
     "recorder": "supersize_grasp.nodes.recorder",
@@ -59,6 +61,13 @@ ENVIRONMENT: dict[str, str] = {profiles_variable(): str(DDS_PROFILE)}
 ARGUMENTS: dict[str, tuple[bool, str]] = {
     "simulated": (True, "start the simulated Baxter (false: the real robot via ros1_bridge)"),
 }
+ROBOT_ARGUMENT = "robot"
+"""The string launch argument naming a fleet's robot: its graph runs in ``/<robot>``."""
+
+
+CLOCK_REMAP = {"/clock": "clock"}
+"""rclpy's time source hears ``/clock``; relative to a node's namespace, its robot's clock (the
+same ``/clock`` in the root namespace)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class NodeSpec:
     condition: str | None = None  # a boolean launch argument that must be true to start it
     unless: str | None = None  # a boolean launch argument that must be false to start it
     package: str = PACKAGE
+    namespace: str = ""  # a fleet robot's ("/baxter_0"); "": the root, the SDK's own names
 
     def __post_init__(self) -> None:
         if self.executable not in EXECUTABLES:
@@ -116,6 +126,7 @@ def collect_graph(
     session: str = "",
     policy: str = "random",
     checkpoint: str = "",
+    robot: str = "",
     **parameters: Any,
 ) -> list[NodeSpec]:
     """Autonomous collection: the simulated Baxter (unless ``simulated`` is false), the trial
@@ -123,7 +134,9 @@ def collect_graph(
     session's raw topics (MCAP, named like the store's session when ``session`` is given).
     A learned ``policy`` (``sample``, ``greedy``) adds the grasp scorer with ``checkpoint``;
     ``oracle`` asks the simulated Baxter.
-    The tree's first tick waits for the recorder's subscriptions: the recording starts with it."""
+    The tree's first tick waits for the recorder's subscriptions: the recording starts with it.
+    A ``robot`` of a fleet runs it in its namespace, its tree spooling each trial to the
+    dataset writer (:mod:`supersize_grasp.fleet`)."""
     tree = {**parameters, "num_trials": num_trials, "stage": stage, "session": session}
     recorder = NodeSpec("recorder", "recorder", {**parameters, "session": session}, required=False)
     specs = [
@@ -135,7 +148,20 @@ def collect_graph(
     ]
     if policy in LEARNED:
         specs.insert(3, _scorer(checkpoint))
-    return specs
+    return in_namespace(specs, robot)
+
+
+def writer_graph(**parameters: Any) -> list[NodeSpec]:
+    """The dataset writer: every fleet robot's trials into the one store (``storage.data_dir``)."""
+    return [NodeSpec("dataset_writer", "dataset_writer", parameters)]
+
+
+def in_namespace(specs: list[NodeSpec], robot: str) -> list[NodeSpec]:
+    """``specs`` in ``robot``'s namespace; unchanged for "" (a single robot)."""
+    namespace = robot_namespace(robot)
+    if namespace == "/":
+        return specs
+    return [replace(s, namespace=namespace) for s in specs]
 
 
 def clear_table_graph(
@@ -165,11 +191,13 @@ GRAPHS: dict[str, Callable[..., list[NodeSpec]]] = {
     "sim": sim_graph,
     "collect": collect_graph,
     "clear_table": clear_table_graph,
+    "writer": writer_graph,
 }
 
 
 def launch_description(graph: str, **parameters: Any):
-    """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument."""
+    """A ``launch.LaunchDescription`` of a graph; every node gets the ``config_file`` argument,
+    and the ``robot`` argument's namespace (none by default) with ``/clock`` remapped into it."""
     from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, Shutdown
     from launch.conditions import IfCondition, UnlessCondition
     from launch.substitutions import EnvironmentVariable, LaunchConfiguration
@@ -179,7 +207,12 @@ def launch_description(graph: str, **parameters: Any):
 
     specs = GRAPHS[graph](**parameters)
     actions: list[Any] = [
-        DeclareLaunchArgument("config_file", default_value="", description="YAML overlay")
+        DeclareLaunchArgument("config_file", default_value="", description="YAML overlay"),
+        DeclareLaunchArgument(
+            ROBOT_ARGUMENT,
+            default_value="",
+            description="a fleet robot's name: its graph in the namespace /<robot> (default: none)",
+        ),
     ]
     for name, value in ENVIRONMENT.items():
         actions.append(SetEnvironmentVariable(name, EnvironmentVariable(name, default_value=value)))
@@ -201,6 +234,8 @@ def launch_description(graph: str, **parameters: Any):
                 parameters=[{**spec.parameters, "config_file": LaunchConfiguration("config_file")}],
                 on_exit=Shutdown() if spec.required else None,
                 condition=condition or None,
+                namespace=LaunchConfiguration(ROBOT_ARGUMENT),
+                remappings=list(CLOCK_REMAP.items()),
             )
         )
     return LaunchDescription(actions)

@@ -1,9 +1,10 @@
 """Start a node graph as processes, like ``ros2 launch`` does, where ``launch`` is not installed.
 
-Each node runs as ``python -m <module> --ros-args -r __node:=<name> --params-file <file>`` (through
-a few lines that keep a Ctrl-C during its imports quiet), in its own process group. Ctrl-C (or
-SIGTERM) stops every node with SIGINT, then SIGTERM, then SIGKILL; when a required node exits,
-the others are stopped too (launch's ``on_exit=Shutdown()``).
+Each node runs as ``python -m <module> --ros-args -r __node:=<name> --params-file <file>`` (a fleet
+robot's with ``-r __ns:=/<robot> -r /clock:=clock``), through a few lines that keep a Ctrl-C during
+its imports quiet, in its own process group. Ctrl-C (or SIGTERM) stops every node with SIGINT,
+then SIGTERM, then SIGKILL; when a required node exits, the others are stopped too (launch's
+``on_exit=Shutdown()``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from .config import Config, to_yaml
-from .graph import ARGUMENTS, ENVIRONMENT, NodeSpec
+from .graph import ARGUMENTS, CLOCK_REMAP, ENVIRONMENT, NodeSpec
 
 
 def node_environment(env: Mapping[str, str]) -> dict[str, str]:
@@ -104,7 +105,8 @@ class GraphProcess:
             if config_file:
                 parameters["config_file"] = str(config_file)
             params_file = Path(self._tmp.name, f"{spec.name}.yaml")
-            params_file.write_text(yaml.safe_dump({spec.name: {"ros__parameters": parameters}}))
+            key = f"{spec.namespace}/{spec.name}" if spec.namespace else spec.name
+            params_file.write_text(yaml.safe_dump({key: {"ros__parameters": parameters}}))
             command = [
                 sys.executable,
                 "-c",
@@ -116,6 +118,9 @@ class GraphProcess:
                 "--params-file",
                 str(params_file),
             ]
+            if spec.namespace:  # a fleet robot's: its names and its clock under it
+                command += ["-r", f"__ns:={spec.namespace}"]
+                command += [a for k, v in CLOCK_REMAP.items() for a in ("-r", f"{k}:={v}")]
             self.processes[spec.name] = subprocess.Popen(
                 command,
                 env=environment,

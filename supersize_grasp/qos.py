@@ -18,3 +18,9 @@ TRIALS_QOS = QoSProfile(
 # A behaviour tree's ticks (``trial.tick_topic``) for a simulator in lockstep: only the latest of
 # each tree matters, and a lost one only delays the next step of the physics.
 TICKS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+# A fleet robot's spooled trials (``/<robot>/spool/trials``, a trial with its scene's images):
+# reliable, and few in flight: the robot resends what the writer has not acknowledged.
+SPOOL_QOS = QoSProfile(
+    depth=4, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)

@@ -339,7 +339,7 @@ def test_a_spinning_node_stops_between_callbacks(sig):
 ENTITIES = ("create_publisher", "create_subscription", "create_timer", "create_client")
 
 
-@pytest.mark.parametrize("node", ["trial_tree", "recorder"])
+@pytest.mark.parametrize("node", ["trial_tree", "recorder", "dataset_writer"])
 def test_a_node_stopped_anywhere_in_its_constructor_is_destroyed_cleanly(tmp_path, node):
     """Ctrl-C during a node's start-up ends its constructor wherever it is; the half-built node
     is destroyed (by its constructor; Kilted's context shutdown tries again), must not trip over
@@ -349,10 +349,15 @@ def test_a_node_stopped_anywhere_in_its_constructor_is_destroyed_cleanly(tmp_pat
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
+    from supersize_grasp.nodes.dataset_writer import DatasetWriterNode
     from supersize_grasp.nodes.recorder import RecorderNode
     from supersize_grasp.nodes.trial_tree import TrialTreeNode
 
-    make = {"trial_tree": TrialTreeNode, "recorder": RecorderNode}[node]
+    make = {
+        "trial_tree": TrialTreeNode,
+        "recorder": RecorderNode,
+        "dataset_writer": DatasetWriterNode,
+    }[node]
     config = tmp_path / "node.yaml"
     config.write_text(f"storage: {{data_dir: {tmp_path / 'data'}}}\n")
     calls = {"n": 0, "stop_at": 0}

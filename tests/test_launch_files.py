@@ -98,6 +98,19 @@ def test_launch_file_declares_exactly_its_graph(path, fake_launch):
     assert description.args[0].index(settings[-1]) < description.args[0].index(nodes[0])
 
 
+def test_the_launch_files_take_a_robot_for_the_namespace_and_its_clock(fake_launch):
+    actions, node_action, _ = fake_launch
+    """A fleet robot's graph (robot:=baxter_7) runs in /baxter_7 and hears its own simulator's
+    clock; without the argument, the root namespace and /clock as ever."""
+    launch = LAUNCH_DIR / "collect.launch.py"
+    description = runpy.run_path(str(launch))["generate_launch_description"]()
+    declared = [a for a in description.args[0] if isinstance(a, actions.DeclareLaunchArgument)]
+    assert ("robot", "") in {(a.args[0], a.kwargs["default_value"]) for a in declared}
+    nodes = [a for a in description.args[0] if isinstance(a, node_action)]
+    assert nodes and all(n.kwargs["namespace"].args[0] == "robot" for n in nodes)
+    assert all(n.kwargs["remappings"] == [("/clock", "clock")] for n in nodes)
+
+
 @pytest.mark.parametrize("graph", ["collect", "clear_table"])
 def test_the_real_robot_gets_the_calibrated_camera_pose_the_simulator_its_own(graph):
     """On a real robot nothing else publishes the camera pose: the camera_pose node does, from

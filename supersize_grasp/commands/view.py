@@ -6,6 +6,7 @@ with a timeline to step back through, a table of status transitions filtered by 
 jump to any trial. Live, it follows the tree node's snapshot topic (set ROS_DOMAIN_ID to the
 tree's domain) and keeps following when the node restarts; with --replay it plays a session
 recorded by `collect` (<data>/sessions/<session>.mcap). Any number of browsers may watch.
+--robot NAME picks a fleet robot's tree (its topics under /NAME), live or in its recording.
 
 It listens on 127.0.0.1 only, unless --host says otherwise. From another computer, forward the
 port over SSH rather than opening it:  ssh -L 8765:localhost:8765 robot-pc  and browse
@@ -28,6 +29,11 @@ import sys
 from pathlib import Path
 
 DEFAULT_PORT = 8765
+TOPICS = (
+    ("--topic", "/trial_tree/snapshots", "snapshot topic"),
+    ("--trial-view-topic", "/trial_tree/trial_view", "annotated head images"),
+    ("--trials-topic", "/trials", "finished trials"),
+)
 
 
 def add_arguments(parser) -> None:
@@ -52,16 +58,10 @@ def add_arguments(parser) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"0: any free port (default {DEFAULT_PORT})"
     )
     parser.add_argument(
-        "--topic", default="/trial_tree/snapshots", help="snapshot topic (default %(default)s)"
+        "--robot", default="", help="a fleet robot's tree: its topics under /ROBOT (default: none)"
     )
-    parser.add_argument(
-        "--trial-view-topic",
-        default="/trial_tree/trial_view",
-        help="annotated head images (default %(default)s)",
-    )
-    parser.add_argument(
-        "--trials-topic", default="/trials", help="finished trials (default %(default)s)"
-    )
+    for option, topic, what in TOPICS:
+        parser.add_argument(option, help=f"{what} (default {topic}, under /ROBOT with --robot)")
     parser.add_argument(
         "--history",
         type=int,
@@ -71,11 +71,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args, config) -> int:
+    from supersize_grasp.fleet import namespaced, robot_namespace
     from supersize_grasp.viewer.assets import AssetError
     from supersize_grasp.viewer.model import Timeline
     from supersize_grasp.viewer.recording import RecordingError, load_recording
     from supersize_grasp.viewer.server import WILDCARDS, ViewerHub, host_name
 
+    try:
+        namespace = robot_namespace(args.robot)
+    except ValueError as e:
+        return _fail(f"--robot: {e}")
+    for option, topic, _ in TOPICS:
+        attribute = option.removeprefix("--").replace("-", "_")
+        if getattr(args, attribute) is None:
+            setattr(args, attribute, namespaced(topic, namespace))
     if not 0 <= args.port <= 65535:
         return _fail(f"--port {args.port}: not a port number (0-65535)")
     named = [] if args.host in WILDCARDS else [("--host", args.host)]

@@ -3,7 +3,8 @@
 Subscribes to a tree's TreeSnapshot topic (latched, so the last snapshot shows at once, even from
 a tree that is not ticking) and renders behaviours with their statuses and feedback messages, the
 blackboard on the visited path and the tick statistics. --once prints one snapshot and exits
-(status 1 if none arrived within --timeout), for scripts and tests. Stop it with Ctrl-C.
+(status 1 if none arrived within --timeout), for scripts and tests. --robot NAME watches a fleet
+robot's tree (/NAME/trial_tree/snapshots). Stop it with Ctrl-C.
 Set ROS_DOMAIN_ID to the tree's domain.
 """
 
@@ -21,7 +22,10 @@ _CLEAR = "\033[H\033[2J"
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "--topic", default=DEFAULT_TOPIC, help=f"snapshot topic (default {DEFAULT_TOPIC})"
+        "--topic", help=f"snapshot topic (default {DEFAULT_TOPIC}, under /ROBOT with --robot)"
+    )
+    parser.add_argument(
+        "--robot", default="", help="a fleet robot's tree: its topics under /ROBOT (default: none)"
     )
     parser.add_argument("--once", action="store_true", help="print one snapshot and exit")
     parser.add_argument(
@@ -44,8 +48,15 @@ def run(args, config) -> int:
     from supersize_grasp_interfaces.msg import TreeSnapshot
 
     from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, render_snapshot
+    from supersize_grasp.fleet import namespaced, robot_namespace
     from supersize_grasp.rclpy_compat import initialized
 
+    try:
+        namespace = robot_namespace(args.robot)
+    except ValueError as e:
+        print(f"supersize-grasp watch: --robot: {e}", file=sys.stderr)
+        return 2
+    args.topic = args.topic or namespaced(DEFAULT_TOPIC, namespace)
     tty = sys.stdout.isatty()
     encoding = sys.stdout.encoding or "ascii"
 
