@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from supersize_grasp.bulk.collect import collect
 from supersize_grasp.cli import main
 from supersize_grasp.config import load_config
 from supersize_grasp.models.checkpoint import load_checkpoint
@@ -117,13 +116,11 @@ def test_train_outside_torchrun_with_part_of_its_environment_says_so(monkeypatch
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(tmp_path_factory, random_trials):
     root = tmp_path_factory.mktemp("ddp")
     config_file = root / "test.yaml"
     config_file.write_text(CONFIG)
-    config = load_config([config_file])
-    collect(config, root / "train", 60, split="train", seed=1)
-    return root / "train", config_file, config
+    return random_trials, config_file, load_config([config_file])
 
 
 def _train_args(data, out, epochs, config_file):

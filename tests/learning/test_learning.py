@@ -104,13 +104,13 @@ def test_loss_reaches_only_the_executed_bin():
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory):
+def stores(tmp_path_factory, copy_random_trials):
     """Real random trials from the simulator: a training store and a novel-object store."""
     root = tmp_path_factory.mktemp("learning")
     config_file = root / "test.yaml"
     config_file.write_text(CONFIG)
     config = load_config([config_file])
-    collect(config, root / "train", 60, split="train", seed=1)
+    copy_random_trials(root / "train")  # 60 trials of seed 1
     first = TrialStore.open(root / "train", readonly=True)
     first_count = first.count(labelled_only=True)
     first.close()

@@ -44,11 +44,10 @@ def _stages(data, out, config_file, *extra) -> list:
 
 
 @pytest.mark.slow
-def test_one_stage_end_to_end(tmp_path):
+def test_one_stage_end_to_end(tmp_path, copy_random_trials):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)
-    data, out = tmp_path / "data", tmp_path / "stages"
-    collect(load_config([config_file]), data, 50, seed=3)
+    data, out = copy_random_trials(tmp_path / "data"), tmp_path / "stages"
     command = _stages(data, out, config_file, "--ablation")
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -159,18 +158,17 @@ def test_bulk_collection_with_learned_policies(tmp_path):
 
 
 @pytest.mark.slow
-def test_stages_collect_in_bulk(tmp_path):
+def test_stages_collect_in_bulk(tmp_path, random_trials):
     config_file = tmp_path / "test.yaml"
     config_file.write_text(CONFIG)
-    data, out, into = tmp_path / "data", tmp_path / "stages", tmp_path / "stage-trials"
-    collect(load_config([config_file]), data, 40, seed=3)
+    data, out, into = random_trials, tmp_path / "stages", tmp_path / "stage-trials"
     with TrialStore.open(data, readonly=True) as store:
-        random_trials = store.count()
+        before = store.count()
     command = _stages(data, out, config_file, "--bulk", "1", "--into", into)
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with TrialStore.open(data, readonly=True) as store:
-        assert store.count() == random_trials  # the random store is left as it was
+        assert store.count() == before  # the random store is left as it was
     with TrialStore.open(into, readonly=True) as store:
         assert store.count(stage=1, labelled_only=True) == 3
         assert {t.chooser for t in store.trials(stage=1)} == {"sample"}
