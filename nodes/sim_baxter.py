@@ -1,11 +1,12 @@
 """The simulated Baxter as a ROS 2 node: the Baxter SDK's topics and services over ``BaxterWorld``.
 
 A behaviour tree cannot tell it from the real robot behind ros1_bridge: same names, same
-``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock``; the physics
-runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``), but no
-further ahead of the behaviour trees than ``simulator.ros.lockstep_lead`` (``Lockstep``). States go
-out at the robot's rates in simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall
-second each, and at once when a flag a client waits for changes (see ``Pace``).
+``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock`` (at the
+trees' tick rate, ``simulator.ros.clock_rate``); the physics runs in its own thread as fast as
+it can (or at ``simulator.ros.real_time_factor``), but no further ahead of the behaviour trees
+than ``simulator.ros.lockstep_lead`` (``Lockstep``). States go out at the robot's rates in
+simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall second each, and at once
+when a flag a client waits for changes (see ``Pace``).
 
 Node name: ``sim_baxter``; its joint and gripper commands and the trees' ticks arrive on
 ``sim_baxter_control``, which the physics thread reads once a control period, as the robot's
@@ -426,7 +427,7 @@ class SimulatedBaxter(Node):
     def _run_physics(self) -> None:
         ros = self.ros
         cap = ros.max_state_rate_wall
-        clock = Pace(1.0 / self.world.control_period, cap)
+        clock = Pace(ros.clock_rate or 1.0 / self.config.trial.tick_period, cap)
         joints = Pace(ros.state_rate, cap)
         grippers = {side: Pace(ros.state_rate, cap) for side in SIDES}
         robot_state = Pace(ros.robot_state_rate, cap)
