@@ -94,7 +94,7 @@ class RegionFinder:
     ) -> tuple[list[Region], np.ndarray]:
         """Regions (largest first) and the foreground mask used to find them."""
         c = self.config
-        heights = camera.points(depth)[..., 2] - self.table_z
+        heights = camera.heights(depth) - self.table_z
         above_table = np.nan_to_num(heights, nan=0.0) > c.min_height
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         if self._mog is None:

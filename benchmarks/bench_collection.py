@@ -5,7 +5,9 @@ learned --policy also the grasp scorer node) for --trials labelled trials, with 
 with one, and prints:
   - trials per wall hour (first to last trial, start-up excluded) and per CPU hour (all processes),
   - the simulated seconds per trial and per phase of the trial (from the stored timings),
-  - the grasp success rate.
+  - the grasp success rate,
+  - where the CPU went: each node's CPU seconds per trial (sim_baxter, trial_tree, recorder, ...)
+    and the runner's, start-up included.
 With --bulk, the same trials through `supersize-grasp sim-collect` (the simulator's Python API,
 one worker, the network in the worker for a learned policy) instead, for comparison.
 Compare the CPU seconds per trial with `benchmarks/bench_simulator.py` (the same trial through
@@ -28,6 +30,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench_fleet import node_cpu  # this folder is on sys.path when run as a script
+
 from supersize_grasp.dataset.store import TrialStore
 
 EXE = Path(sys.prefix, "bin", "supersize-grasp")
@@ -45,23 +49,16 @@ def run(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     verb = ["sim-collect", "--workers", "1"] if bulk else ["collect"]
-    subprocess.run(
-        [
-            EXE,
-            *verb,
-            "--trials",
-            str(trials),
-            "--data",
-            data,
-            "--quiet",
-            "--config",
-            config,
-            *learned,
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    command = [EXE, *verb, "--trials", str(trials), "--data", data, "--quiet", "--config", config]
+    runner = subprocess.Popen(
+        [*command, *learned], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    seen: dict[int, tuple[str, float]] = {}
+    while runner.poll() is None:
+        node_cpu(runner.pid, seen)
+        time.sleep(0.5)
+    if runner.returncode != 0:
+        raise subprocess.CalledProcessError(runner.returncode, command)
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -75,7 +72,11 @@ def run(
         for phase, seconds in t.timings.items():
             if phase != "ik_failures":
                 phases[phase].append(seconds)
+    by_node: dict[str, float] = defaultdict(float)
+    for module, seconds in seen.values():
+        by_node[module] += seconds
     return {
+        "by_node": {k: v / len(records) for k, v in by_node.items()},
         "arms": arms,
         "labelled": len(labelled),
         "unlabelled": len(records) - len(labelled),
@@ -122,6 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {r['labelled']} labelled (+{r['unlabelled']} unlabelled), "
             f"{args.policy} success {r['success']:.1%}"
+        )
+        nodes = sorted(r["by_node"].items(), key=lambda kv: -kv[1])
+        rest = r["cpu_per_trial"] - sum(r["by_node"].values())
+        print(
+            "  CPU s/trial by process: "
+            + ", ".join(f"{m} {s:.2f}" for m, s in nodes)
+            + f", runner and rest {rest:.2f}"
         )
         total = r["phases"].pop("total", float("nan"))
         print(f"  simulated seconds per trial: {total:.2f}; by phase:")

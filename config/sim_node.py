@@ -40,6 +40,14 @@ class SimNodeConfig(StrictModel):
         100.0, gt=0.0, description="Hz (sim time): joint, endpoint and gripper states, as Baxter"
     )
     robot_state_rate: float = Field(20.0, gt=0.0, description="Hz (sim time): /robot/state")
+    clock_rate: float | None = Field(
+        None,
+        gt=0.0,
+        description="Hz (sim time) of /clock; None: the trees' tick rate (1 / trial.tick_period), "
+        "all that their timers need to tick every period of robot time (each /clock message "
+        "costs every node with use_sim_time an executor callback); at most the control rate "
+        "(1 / simulator.physics.control_period) takes effect",
+    )
     max_state_rate_wall: float = Field(
         300.0,
         ge=0.0,

@@ -51,7 +51,21 @@ class RecorderConfig(StrictModel):
         2.0, gt=0.0, description="s: the open chunk is written to the file at least this often"
     )
     compression: Literal["zstd", "lz4", "none"] = "zstd"
-    queue_depth: int = Field(100, ge=1, description="messages queued per topic subscription")
+    queue_depth: int = Field(
+        100,
+        ge=1,
+        description="messages queued per topic subscription between two takes (keep-last: more "
+        "are lost); the robot's states come at most simulator.ros.max_state_rate_wall (300) a "
+        "wall second, 15 a take_period",
+    )
+    take_period: float = Field(
+        0.05,
+        gt=0.0,
+        le=0.2,
+        description="s (wall) between takes of every topic's waiting messages: no executor "
+        "callback for each message (of ~1,500 a wall second while collecting, which cost the "
+        "recorder most of its CPU)",
+    )
 
 
 class StorageConfig(StrictModel):

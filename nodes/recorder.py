@@ -1,7 +1,11 @@
 """The session recorder: raw messages of the configured topics into one MCAP file per session.
 
 A thin shell over :class:`supersize_grasp.dataset.recorder.McapRecorder`: subscriptions take the
-serialized bytes (``raw=True``), so nothing is deserialized and any type can be recorded. A topic
+serialized bytes (``raw=True``), so nothing is deserialized and any type can be recorded. No
+executor calls back for each message (a recording of the robot's 100 Hz states would spend most
+of its CPU in rclpy's executor): a timer takes every waiting message of every topic each
+``storage.recorder.take_period`` (``OwnerTakes``) and writes them merged in order of reception,
+each topic's in its own order; the subscriptions' ``queue_depth`` holds them meanwhile. A topic
 given without a type is subscribed once it has a publisher; its QoS follows its publishers, as
 ``ros2 bag record`` does (reliable only when every publisher is, transient-local likewise). The
 trial tree waits for these subscriptions before its first tick (its ``recorder`` parameter), so
@@ -17,19 +21,20 @@ Stops on SIGINT or SIGTERM, finishing the file (summary, footer) first.
 from __future__ import annotations
 
 import errno
-import functools
+import heapq
 import importlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rclpy.exceptions import InvalidHandle
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from supersize_grasp.dataset.recorder import McapRecorder
 from supersize_grasp.nodes.parameters import load_node_config
 from supersize_grasp.nodes.spin import run_node, start_or_destroy
-from supersize_grasp.rclpy_compat import MessageInfo, create_subscription_with_info
+from supersize_grasp.taken import OwnerTakes, ignore, take_all
 
 NODE_NAME = "recorder"
 DISCOVERY_PERIOD = 0.5  # s between graph look-ups for topics not yet subscribed
@@ -49,6 +54,7 @@ class RecorderNode(Node):
         ).strftime("%Y%m%dT%H%M%S")
         self.path = Path(storage.data_dir, config.output_dir, f"{session}.mcap")
         self._depth = config.queue_depth
+        self._recorded: dict[str, object] = {}  # topic -> its subscription, taken from
         self._recorder = McapRecorder(
             self.path,
             chunk_size=config.chunk_size,
@@ -62,6 +68,7 @@ class RecorderNode(Node):
             self._pending[topic] = type_name or None
         self.get_logger().info(f"recording {len(self._pending)} topics to {self.path}")
         self.create_timer(config.flush_interval / 2, self._recorder.flush_if_due)
+        self.create_timer(config.take_period, self._take)
         self._discovery = self.create_timer(DISCOVERY_PERIOD, self._subscribe_pending)
         self._subscribe_pending()
 
@@ -103,19 +110,38 @@ class RecorderNode(Node):
         if len(hashes) == 1:
             metadata["topic_type_hash"] = hashes.pop()
         self._recorder.add_topic(topic, f"{package}/msg/{name}", metadata=metadata)
-        callback = functools.partial(self._on_message, topic)
-        create_subscription_with_info(self, msg_type, topic, callback, qos, raw=True)
+        self._recorded[topic] = self.create_subscription(
+            msg_type, topic, ignore, qos, raw=True, callback_group=OwnerTakes()
+        )
         self.get_logger().info(f"recording {topic} ({package}/msg/{name})")
 
-    def _on_message(self, topic: str, data: bytes, info: MessageInfo) -> None:
-        received = info.get("received_timestamp") or time.time_ns()
-        self._recorder.write(topic, data, received, info.get("source_timestamp") or received)
+    def _take(self) -> None:
+        """Every message waiting on every topic into the file, merged by reception time; each
+        topic's keep their order (a reliable topic's repaired sample is received late)."""
+        if self._recorder is None:
+            return
+        batches = []
+        for topic, subscription in self._recorded.items():
+            batch = []
+            for data, info in take_all(subscription):
+                received = info.get("received_timestamp") or time.time_ns()
+                batch.append((received, info.get("source_timestamp") or received, topic, data))
+            if batch:
+                batches.append(batch)
+        for received, sent, topic, data in heapq.merge(*batches, key=lambda m: m[0]):
+            self._recorder.write(topic, data, received, sent)
 
     def destroy_node(self) -> None:
-        """Finishes the file (summary, footer) before the node goes."""
+        """Writes what is still waiting and finishes the file (summary, footer) before the node
+        goes."""
         if self._recorder is not None:  # rclpy may destroy the node again at context shutdown
-            recorder, self._recorder = self._recorder, None
-            recorder.close()
+            try:
+                self._take()
+            except (InvalidHandle, RuntimeError) as e:  # the context went down first
+                self.get_logger().warning(f"messages still waiting were not written: {e}")
+            finally:
+                recorder, self._recorder = self._recorder, None
+                recorder.close()
             self.get_logger().info(f"{recorder.messages} messages in {self.path}")
         super().destroy_node()
 

@@ -1,14 +1,16 @@
 """The simulated Baxter as a ROS 2 node: the Baxter SDK's topics and services over ``BaxterWorld``.
 
 A behaviour tree cannot tell it from the real robot behind ros1_bridge: same names, same
-``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock``; the physics
-runs in its own thread as fast as it can (or at ``simulator.ros.real_time_factor``), but no
-further ahead of the behaviour trees than ``simulator.ros.lockstep_lead`` (``Lockstep``). States go
-out at the robot's rates in simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall
-second each, and at once when a flag a client waits for changes (see ``Pace``).
+``baxter_core_msgs`` types, same units. Simulation time is published on ``/clock`` (at the
+trees' tick rate, ``simulator.ros.clock_rate``); the physics runs in its own thread as fast as
+it can (or at ``simulator.ros.real_time_factor``), but no further ahead of the behaviour trees
+than ``simulator.ros.lockstep_lead`` (``Lockstep``). States go out at the robot's rates in
+simulated time, at most ``simulator.ros.max_state_rate_wall`` a wall second each, and at once
+when a flag a client waits for changes (see ``Pace``).
 
-Node name: ``sim_baxter``; its joint and gripper commands arrive on ``sim_baxter_control``,
-which the physics thread reads once a control period, as the robot's control loop.
+Node name: ``sim_baxter``; its joint and gripper commands and the trees' ticks arrive on
+``sim_baxter_control``, which the physics thread reads once a control period, as the robot's
+control loop (and waits on while a tree holds it back: no executor callback for them).
 Publishers: ``/clock``; ``/robot/state`` (AssemblyState); ``/robot/joint_states``;
     ``/robot/limb/<side>/endpoint_state``; ``/robot/end_effector/<side>_gripper/state`` and
     ``.../properties``; the head camera as ``/kinect2/hd/image_color_rect`` (rgb8),
@@ -39,6 +41,7 @@ Parameters: ``config_file`` and every field of the ``simulator``, ``robot``, ``c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import queue
@@ -62,6 +65,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -95,6 +99,9 @@ SIDES = ("left", "right")
 GRIPPER_HARDWARE_ID = 65538  # Baxter's electric gripper reports this id
 CAMERA_FRAME = "kinect2_rgb_optical_frame"
 _COMMANDS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# s (wall) at most between two looks of the physics thread at the lockstep while it waits for a
+# tree: a tree silent for simulator.ros.lockstep_timeout stops holding it back
+LOCKSTEP_WAIT = 0.05
 
 
 class StandIn:
@@ -179,6 +186,9 @@ class SimulatedBaxter(Node):
             use_global_arguments=False,  # the process's `__node:=` remap is this node's
             start_parameter_services=False,
         )
+        # Wakes the physics thread while it waits for a tree's tick: work was queued for it.
+        self._wake = self._control.create_guard_condition(lambda: None)
+        self._wait_set = None  # the physics thread's, made there
         for side in SIDES:
             properties_topic = robot.topic(robot.gripper_state_topic, side).rsplit("/", 1)[0]
             pub = self.create_publisher(
@@ -237,8 +247,8 @@ class SimulatedBaxter(Node):
             self._on_reset_scene,
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
-        if self.ros.lockstep:
-            self.create_subscription(
+        if self.ros.lockstep:  # taken by the physics thread, with the commands
+            self._control.create_subscription(
                 Header, self.config.trial.tick_topic, self._on_tree_tick, TICKS
             )
         # The oracle's tries take seconds: its own group, so IK and commands go on meanwhile.
@@ -269,6 +279,7 @@ class SimulatedBaxter(Node):
         """Queue ``fn(world)`` for the start of the next control period (as the robot's loop)."""
         job = Job(fn)
         self._jobs.put(job)
+        self._wake.trigger()
         return job
 
     def _command(self, what: str, fn: Callable[[BaxterWorld], Any]) -> None:
@@ -416,7 +427,7 @@ class SimulatedBaxter(Node):
     def _run_physics(self) -> None:
         ros = self.ros
         cap = ros.max_state_rate_wall
-        clock = Pace(1.0 / self.world.control_period, cap)
+        clock = Pace(ros.clock_rate or 1.0 / self.config.trial.tick_period, cap)
         joints = Pace(ros.state_rate, cap)
         grippers = {side: Pace(ros.state_rate, cap) for side in SIDES}
         robot_state = Pace(ros.robot_state_rate, cap)
@@ -435,8 +446,7 @@ class SimulatedBaxter(Node):
                     if clock_sent < self.world.time:  # the tree ticks when it sees the time
                         clock_sent = self.world.time
                         self.clock_pub.publish(Clock(clock=stamp(clock_sent)))
-                    self.lockstep.ticked.wait(0.005)
-                    self.lockstep.ticked.clear()
+                    self._await_control(LOCKSTEP_WAIT)
                     continue
                 self.world.step(self.world.control_period)
                 now, wall = self.world.time, time.monotonic()
@@ -474,8 +484,28 @@ class SimulatedBaxter(Node):
                 viewer.close()
             self.world.close()  # GL contexts belong to the thread that made them
 
+    def _await_control(self, timeout: float) -> None:
+        """Sleep until a command or a tree's tick arrives, work is queued (``_submit``) or
+        ``timeout`` s pass, whichever is first: the physics thread waits for the trees without
+        polling, and no executor callback is spent on their ticks (one a tick per tree, each of
+        which cost the executor thread a rebuild of its wait set over all of this node's
+        entities)."""
+        subscriptions = list(self._control.subscriptions)
+        if self._wait_set is None:
+            self._wait_set = _rclpy.WaitSet(len(subscriptions), 1, 0, 0, 0, 0, self.context.handle)
+        wait_set = self._wait_set
+        with contextlib.ExitStack() as handles:
+            wait_set.clear_entities()
+            for subscription in subscriptions:
+                handles.enter_context(subscription.handle)
+                wait_set.add_subscription(subscription.handle)
+            handles.enter_context(self._wake.handle)
+            wait_set.add_guard_condition(self._wake.handle)
+            wait_set.wait(round(timeout * 1e9))
+
     def _take_commands(self) -> None:
-        """Every joint and gripper command that arrived, in order, queued for this period.
+        """Every joint and gripper command that arrived, in order, queued for this period, and
+        the trees' ticks (``Lockstep``).
 
         Taken the way rclpy's own ``wait_for_message`` takes a message (``handle.take_message``),
         not with an executor's ``spin_once(timeout_sec=0)``: measured here, that costs 158 us a
@@ -626,6 +656,8 @@ class SimulatedBaxter(Node):
 
     def destroy_node(self) -> None:
         self._running = False
+        if hasattr(self, "_wake"):
+            self._wake.trigger()
         if hasattr(self, "_physics") and self._physics.is_alive():
             self._physics.join(timeout=5.0)
         if getattr(self, "_oracle", None) is not None:

@@ -60,6 +60,17 @@ class CameraModel:
         cam = np.stack([(u - self.cx) / self.fx * d, (v - self.cy) / self.fy * d, d], axis=-1)
         return cam @ self.rotation.T + self.position
 
+    def heights(self, depth: np.ndarray) -> np.ndarray:
+        """(H, W) base-frame z of a metric depth image's points (NaN where depth is 0): the
+        third column of :meth:`points`, the same sums, without the (H, W, 3) arrays."""
+        d = np.where(depth > 0, depth, np.nan)
+        u = np.arange(depth.shape[1], dtype=float)
+        v = np.arange(depth.shape[0], dtype=float)[:, None]
+        r = self.rotation[2]
+        x = (u - self.cx) / self.fx * d
+        y = (v - self.cy) / self.fy * d
+        return x * r[0] + y * r[1] + d * r[2] + self.position[2]
+
     def gripper_width_px(self, width_m: float, distance_m: float) -> float:
         """Pixels spanned by ``width_m`` seen at ``distance_m`` (the paper's patch scale)."""
         return width_m * 0.5 * (self.fx + self.fy) / distance_m

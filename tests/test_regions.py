@@ -42,6 +42,21 @@ def test_regions_follow_the_objects_after_they_moved(world):
             assert frame.segmentation[round(v), round(u)] > 0
 
 
+def test_heights_are_the_points_z_without_the_point_cloud(world):
+    """``RegionFinder`` reads only the points' heights: ``CameraModel.heights`` gives the z of
+    ``points`` (to the last bit or so: the same sums in another order), NaN where depth is 0."""
+    world, _ = world
+    world.reset_scene(6, seed=1)
+    frame = world.render_head_camera()
+    depth = frame.depth.copy()
+    depth[::7, ::5] = 0.0
+    z = frame.model.points(depth)[..., 2]
+    heights = frame.model.heights(depth)
+    assert heights.shape == depth.shape
+    assert np.array_equal(np.isnan(heights), depth == 0)
+    np.testing.assert_allclose(heights, z, rtol=0, atol=1e-12, equal_nan=True)
+
+
 def test_every_object_of_a_clutter_is_found():
     """Small objects too: a 2 cm object covers only ~40 px of the 640 x 360 head image, so a
     speck filter sized for noisy Kinect depth would hide it and clutter removal would stop early."""
