@@ -17,7 +17,7 @@ def test_every_shipped_entry_loads_as_it_says(entry):
     weights = entry.value
     checkpoint = load_checkpoint(weights.verify())
     assert checkpoint.profile == weights.profile
-    assert checkpoint.data_fingerprint.startswith(str(weights.data["store_fingerprint"]))
+    assert checkpoint.data_fingerprint.startswith(str(weights.data["training_data_fingerprint"]))
     assert checkpoint.inputs == weights.inputs
 
 
