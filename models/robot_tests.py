@@ -82,6 +82,14 @@ class ClutterRun:
         return self.interactions / self.removed if self.removed else float("inf")
 
 
+def removed_objects(trials) -> int:
+    """The objects a clutter run's grasps lifted: each object once, since one that slips back
+    onto the table on the way to the bin is grasped again (in the simulator every try names its
+    object; a try without one, as on the real robot, counts as an object of its own)."""
+    lifted = [t.object_id for t in trials if t.success]
+    return len({o for o in lifted if o}) + sum(1 for o in lifted if not o)
+
+
 def clutter_runs(path: Path, session_id: str | None = None) -> list[ClutterRun]:
     """The clear-table sessions in the store ``path`` (all, or the one ``session_id``), in the
     order they ran."""
@@ -101,7 +109,7 @@ def clutter_runs(path: Path, session_id: str | None = None) -> list[ClutterRun]:
                     int(simulator.get("seed", -1)),
                     int(simulator.get("scene", {}).get("n_objects", 0)),
                     interactions=len(trials),
-                    removed=sum(t.success for t in trials),
+                    removed=removed_objects(trials),
                     finished=session.ended is not None,
                 )
             )
