@@ -19,6 +19,7 @@ from supersize_grasp.models.training import TrainPlan, predict_scores, train
 
 
 def squares(n: int = 96, context: int = 96) -> PatchSamples:
+    """Bright squares are graspable, dark ones are not, at any angle bin (also test_device's)."""
     rng = np.random.default_rng(0)
     label = np.arange(n) % 2
     rgb = np.zeros((n, context, context, 3), np.uint8)

@@ -8,30 +8,8 @@ import torch
 from supersize_grasp.config import load_config
 from supersize_grasp.models.checkpoint import load_checkpoint
 from supersize_grasp.models.network import GraspNet
-from supersize_grasp.models.samples import PatchSamples
 from supersize_grasp.models.training import TrainPlan, predict_scores, resolve_device, train
-
-
-def samples(n: int = 96, context: int = 96) -> PatchSamples:
-    """Bright squares are graspable, dark ones are not, at any angle bin."""
-    rng = np.random.default_rng(0)
-    label = np.arange(n) % 2
-    rgb = np.zeros((n, context, context, 3), np.uint8)
-    rgb[label == 1, 30:66, 30:66] = 230
-    rgb[label == 0, 30:66, 30:66] = 40
-    return PatchSamples(
-        trial_id=np.arange(n, dtype=np.int64),
-        rgb=rgb,
-        height=np.zeros((n, context, context), np.float16),
-        angle=rng.uniform(0, np.pi, n).astype(np.float32),
-        angle_bin=rng.integers(0, 18, n),
-        label=label.astype(np.uint8),
-        metres_per_px=np.full(n, 0.001, np.float32),
-        stage=np.zeros(n, np.int64),
-        object_id=np.array([""] * n),
-        scene_id=np.array([f"s{i}" for i in range(n)]),
-        session_id=np.array(["t"] * n),
-    )
+from tests.learning.ddp_squares import squares
 
 
 def test_the_training_device_is_chosen_or_refused_by_name():
@@ -46,7 +24,7 @@ def test_the_training_device_is_chosen_or_refused_by_name():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_model_trained_on_a_gpu_loads_and_scores_the_same_on_the_cpu(tmp_path):
-    data = samples()
+    data = squares()
     learning = load_config(overrides={"learning.device": "cuda", "learning.batch_size": 32})
     final = train(data, learning.learning, tmp_path, TrainPlan(12, 0.01), progress=False)
     checkpoint = load_checkpoint(tmp_path / "model.pt")
