@@ -52,11 +52,11 @@ class RecorderConfig(StrictModel):
     )
     compression: Literal["zstd", "lz4", "none"] = "zstd"
     queue_depth: int = Field(
-        100,
+        1000,
         ge=1,
         description="messages queued per topic subscription between two takes (keep-last: more "
         "are lost); the robot's states come at most simulator.ros.max_state_rate_wall (300) a "
-        "wall second, 15 a take_period",
+        "wall second, 15 a take_period: 1000 holds ~3 s of a recorder starved by a loaded machine",
     )
     take_period: float = Field(
         0.05,
