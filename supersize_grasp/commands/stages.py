@@ -48,7 +48,7 @@ class StageError(RuntimeError):
 
 
 def run(args, config) -> int:
-    from supersize_grasp.dataset.store import StoreError, TrialStore
+    from supersize_grasp.dataset.store import StoreError
     from supersize_grasp.launcher import exit_on_sigterm
     from supersize_grasp.models.checkpoint import CheckpointError
     from supersize_grasp.models.stages import run_stages
@@ -61,17 +61,13 @@ def run(args, config) -> int:
         return 2
 
     def collect(stage: int, trials: int, model: Path) -> None:
-        if args.bulk:
+        if args.bulk:  # collects until the store holds the stage's --trials (run_stages counted)
             from supersize_grasp.bulk.collect import collect as bulk_collect
 
-            have = 0
-            if into.exists():
-                with TrialStore.open(into, create=False, readonly=True) as store:
-                    have = store.count(stage=stage, labelled_only=True)
             bulk_collect(
                 config,
                 into,
-                have + trials,
+                args.trials,
                 stage=stage,
                 workers=args.bulk,
                 seed=config.trial.seed + 7919 * stage,
