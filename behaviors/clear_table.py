@@ -2,6 +2,9 @@
 
 Each arm picks objects from its half of the table with the learned (greedy) chooser, lifts them,
 and drops them in a bin beside the table, until its half is empty or the attempt limit is spent.
+An arm's half is all of the table in its reach (``clear_table.reach_<side>``), not the smaller
+workspace random trials keep to: grasps push objects about, and one pushed out of the workspace
+is still on the table.
 Interactions per object = grasp attempts / objects removed, the paper's measure.
 """
 
@@ -66,8 +69,19 @@ class SideCleared(TrialBehaviour):
 
     def update(self) -> Status:
         self.cleared[self.side] = True
-        self.feedback_message = f"no object left in the {self.side} arm's workspace"
+        self.feedback_message = f"no object left in the {self.side} arm's reach"
         return Status.FAILURE
+
+
+def with_clearing_reach(config: Config) -> Config:
+    """``config`` with each arm's workspace widened to the table it clears."""
+    arms = {
+        side: getattr(config.arms, side).model_copy(
+            update={"workspace": getattr(config.clear_table, f"reach_{side}")}
+        )
+        for side in ("left", "right")
+    }
+    return config.model_copy(update={"arms": config.arms.model_copy(update=arms)})
 
 
 def clear_table_tree(
@@ -82,6 +96,7 @@ def clear_table_tree(
     ``log``'s quota is the attempt limit; the tree succeeds when every arm's half is clear or
     the limit is reached.
     """
+    config = with_clearing_reach(config)
     sides = config.arms.active()
     cleared = dict.fromkeys(sides, False)
 

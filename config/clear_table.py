@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from .arms import Workspace
 from .base import StrictModel
 
 
@@ -12,6 +13,16 @@ class ClearTableConfig(StrictModel):
     )
     bin_right: tuple[float, float, float] = Field(
         (0.55, -0.72, 0.10), description="m, base frame: where the right arm lets go"
+    )
+    reach_left: Workspace = Field(
+        Workspace(x_min=0.35, x_max=0.8, y_min=0.0, y_max=0.6),
+        description="the part of the table the left arm clears (its top-down reach up to the "
+        "table's edge): wider than arms.left.workspace, where trials keep to, so that an object "
+        "pushed out of that is still picked",
+    )
+    reach_right: Workspace = Field(
+        Workspace(x_min=0.35, x_max=0.8, y_min=-0.6, y_max=0.0),
+        description="the part of the table the right arm clears",
     )
     max_interactions: int = Field(
         40, ge=1, description="grasp attempts (labelled trials) before giving up on the table"

@@ -75,7 +75,7 @@ class ClutterRun:
     objects: int
     interactions: int
     removed: int
-    finished: bool  # the tree ended the run (workspaces clear or attempt limit), not a kill
+    finished: bool  # the tree ended the run (nothing left in reach or attempt limit), not a kill
 
     @property
     def per_object(self) -> float:
