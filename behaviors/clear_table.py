@@ -19,6 +19,7 @@ from supersize_grasp.config import Config
 from supersize_grasp.geometry import top_down_quaternion
 
 from .collection import each_arm_repeats, with_robot_topics
+from .grasp_policy import FailedGrasps
 from .robot import EnableRobot, SolveIK, Status
 from .trial import gripper, motion
 from .trial_log import TrialLog
@@ -73,6 +74,20 @@ class SideCleared(TrialBehaviour):
         return Status.FAILURE
 
 
+class RememberMiss(TrialBehaviour):
+    """``when_missed`` of the trial subtree: the grasp that failed is not tried again."""
+
+    def __init__(self, side: str, config: Config, failed: FailedGrasps) -> None:
+        super().__init__("Remember miss", side, config, read=[key(side, "grasp")])
+        self.failed = failed
+
+    def update(self) -> Status:
+        grasp = self.read(key(self.side, "grasp"))
+        self.failed.add(grasp.x, grasp.y, grasp.theta)
+        self.feedback_message = f"{len(self.failed.grasps)} failed grasps ruled out"
+        return Status.SUCCESS
+
+
 def with_clearing_reach(config: Config) -> Config:
     """``config`` with each arm's workspace widened to the table it clears."""
     arms = {
@@ -90,11 +105,13 @@ def clear_table_tree(
     chooser: Callable[[str, Config], py_trees.behaviour.Behaviour] | None,
     chooser_name: str,
     seed: int = 0,
+    failed: FailedGrasps | None = None,
 ) -> tuple[py_trees.behaviour.Behaviour, dict[str, bool]]:
     """The clutter-removal tree and the per-arm ``cleared`` flags it sets.
 
     ``log``'s quota is the attempt limit; the tree succeeds when every arm's half is clear or
-    the limit is reached.
+    the limit is reached. Missed grasps go to ``failed``, which the learned ``chooser`` was
+    given (``learned_chooser(..., failed)``), so that none is tried twice.
     """
     config = with_clearing_reach(config)
     sides = config.arms.active()
@@ -113,6 +130,7 @@ def clear_table_tree(
         lambda side: lambda: cleared[side] or log.done(),
         when_held=drop_in_bin,
         when_empty=side_cleared,
+        when_missed=None if failed is None else lambda side, cfg: RememberMiss(side, cfg, failed),
     )
     task = py_trees.composites.Sequence(
         "Clear the table", memory=True, children=[EnableRobot(config.robot), arms]

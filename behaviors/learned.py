@@ -34,7 +34,7 @@ from supersize_grasp.models.patches import table_grasp
 from supersize_grasp.models.scores import GraspScores
 from supersize_grasp.msgs import camera_info, depth_to_image, pose_message, rgb_to_image
 
-from .grasp_policy import Rerank, best_pick, rerank, sample_pick
+from .grasp_policy import FailedGrasps, Rerank, avoid, best_pick, rerank, sample_pick
 from .regions import Region
 from .robot import Status
 from .ros.exceptions import TimedOutError
@@ -87,9 +87,13 @@ class ChooseLearnedGrasp(TrialBehaviour):
     away later is waited for (RUNNING, saying so); one that dies during a query, does not answer
     within ``learning.scorer_timeout`` (wall clock), refuses or answers nonsense fails the choice
     with the reason and leaves no grasp, so no trial is logged.
+
+    ``failed``: grasps that failed earlier in the run, not to be tried again (clutter removal).
     """
 
-    def __init__(self, side: str, config: Config, policy: str, seed: int) -> None:
+    def __init__(
+        self, side: str, config: Config, policy: str, seed: int, failed: FailedGrasps | None = None
+    ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown grasp policy {policy!r}; one of {POLICIES}")
         super().__init__(
@@ -101,6 +105,7 @@ class ChooseLearnedGrasp(TrialBehaviour):
         )
         self.policy = policy
         self.rng = np.random.default_rng(seed)
+        self.failed = failed
         self.client = None
 
     def setup(self, **kwargs) -> None:
@@ -173,6 +178,10 @@ class ChooseLearnedGrasp(TrialBehaviour):
         if self.phase == "score":  # the region's samples, not the re-ranking's neighbours
             u, v = np.asarray(answer.candidate_u), np.asarray(answer.candidate_v)
             self.heat_map = GraspScores(u, v, scores.astype(np.float32))
+            if self.failed is not None:
+                camera = self.read(key(self.side, "scene")).camera
+                table_z = self.config.trial.table_z
+                scores = avoid(scores, self.failed.ruled_out(camera, u, v, self.num_bins, table_z))
         return self._pick(answer, scores)
 
     def _pick(self, answer, scores: np.ndarray) -> Status:
@@ -265,10 +274,12 @@ class ChooseLearnedGrasp(TrialBehaviour):
         self.future = None
 
 
-def learned_chooser(policy: str, seed: int = 0) -> Callable[[str, Config], ChooseLearnedGrasp]:
-    """A ``chooser`` for ``trial_subtree``/``collection_tree``."""
+def learned_chooser(
+    policy: str, seed: int = 0, failed: FailedGrasps | None = None
+) -> Callable[[str, Config], ChooseLearnedGrasp]:
+    """A ``chooser`` for ``trial_subtree``/``collection_tree``; ``failed`` is shared by the arms."""
 
     def build(side: str, config: Config) -> ChooseLearnedGrasp:
-        return ChooseLearnedGrasp(side, config, policy, seed + (0 if side == "left" else 1))
+        return ChooseLearnedGrasp(side, config, policy, seed + (0 if side == "left" else 1), failed)
 
     return build

@@ -262,6 +262,7 @@ def trial_subtree(
     seed: int = 0,
     when_held: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
     when_empty: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
+    when_missed: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
 ) -> py_trees.behaviour.Behaviour:
     """One arm's grasp trial, ready to compose into larger tasks.
 
@@ -278,6 +279,8 @@ def trial_subtree(
         when_empty: builds what to do when this arm's half of the table is empty; its FAILURE
             ends the run without a trial (clutter removal: the half is clear). Default: ask for
             a refill and look again, so that a run of the subtree is always one trial.
+        when_missed: builds what to do after a trial labelled a failure (its status is ignored);
+            clutter removal remembers the grasp so as not to try it again.
 
     Returns:
         A behaviour that runs one trial and always ends in SUCCESS: failures are recovered
@@ -326,6 +329,21 @@ def trial_subtree(
     )
     if when_held is not None:
         put_down = when_held(side, config)
+    missed = []
+    if when_missed is not None:
+        missed.append(
+            py_trees.decorators.FailureIsSuccess(
+                "After a miss",
+                py_trees.composites.Sequence(
+                    "If missed",
+                    memory=True,
+                    children=[
+                        _Condition("Missed?", side, config, lambda trial: not trial.success),
+                        when_missed(side, config),
+                    ],
+                ),
+            )
+        )
     after_label = py_trees.composites.Selector(
         "Put down or let go",
         memory=True,
@@ -380,6 +398,7 @@ def trial_subtree(
             motion(side, config, "plan/up", moves["up"]),
             LabelTrial(side, config),
             LogTrial(side, config, log, chooser_name, seed),
+            *missed,
             after_label,
             gripper(side, config, c.CMD_RELEASE, "Let go"),
         ],

@@ -24,6 +24,16 @@ class ClearTableConfig(StrictModel):
         Workspace(x_min=0.35, x_max=0.8, y_min=-0.6, y_max=0.0),
         description="the part of the table the right arm clears",
     )
+    retry_radius: float = Field(
+        0.03,
+        ge=0.0,
+        description="m: a learned chooser does not try again a grasp that failed in the run: "
+        "candidates this near a failed one (a missed object moves ~1 cm a try) with an angle "
+        "bin within retry_bins of its bin score 0; 0: retry freely",
+    )
+    retry_bins: int = Field(
+        1, ge=0, description="angle bins either side of a failed grasp's bin that it rules out"
+    )
     max_interactions: int = Field(
         40, ge=1, description="grasp attempts (labelled trials) before giving up on the table"
     )

@@ -39,6 +39,7 @@ from supersize_grasp_interfaces.msg import TrialRecord
 
 from supersize_grasp.behaviors.clear_table import clear_table_tree
 from supersize_grasp.behaviors.collection import collection_tree
+from supersize_grasp.behaviors.grasp_policy import FailedGrasps
 from supersize_grasp.behaviors.learned import learned_chooser
 from supersize_grasp.behaviors.ros.exceptions import TimedOutError
 from supersize_grasp.behaviors.ros.snapshots import SNAPSHOT_QOS, SnapshotPublisher
@@ -106,9 +107,15 @@ class TrialTreeNode(Node):
         self.log = TrialLog(
             self.store, self.session_id, self.stage, self.num_trials, self.trials_pub.publish
         )
-        chooser = None if policy == "random" else learned_chooser(policy, seed)
+        failed = None
+        if task == "clear_table" and policy != "random":
+            c = self.config.clear_table
+            failed = FailedGrasps(c.retry_radius, c.retry_bins)
+        chooser = None if policy == "random" else learned_chooser(policy, seed, failed)
         if task == "clear_table":
-            root, self.cleared = clear_table_tree(self.config, self.log, chooser, policy, seed)
+            root, self.cleared = clear_table_tree(
+                self.config, self.log, chooser, policy, seed, failed
+            )
         else:
             root = collection_tree(self.config, self.log, chooser, policy, seed=seed)
         self.tree = RosBehaviourTree(root)

@@ -92,6 +92,12 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
         clutter = list(store.trials())
     # the limit (2) may be passed by the other arm's attempt already under way
     assert session.ended is not None and 1 <= len(clutter) <= 3
+    for i, missed in enumerate(clutter):  # a miss is not tried again (clear_table.retry_*)
+        for later in clutter[i + 1 :] if missed.outcome == "failure" else ():
+            turn = abs(later.angle - missed.angle) % math.pi
+            assert math.dist(later.grasp_position[:2], missed.grasp_position[:2]) > 0.025 or min(
+                turn, math.pi - turn
+            ) > math.radians(5), (missed, later)
 
     results = json.loads((out / "results.json").read_text())
     assert [(t["policy"], t["objects"]) for t in results["tries"]] == [
