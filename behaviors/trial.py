@@ -51,7 +51,9 @@ class StartTrial(RobotBehaviour):
 
     def __init__(self, side: str, config: Config) -> None:
         super().__init__(
-            "Start trial", config.robot, write=[key(side, "trial"), key(side, "grasp")]
+            "Start trial",
+            config.robot,
+            write=[key(side, "trial"), key(side, "grasp"), key(side, "claim")],
         )
         self.side = side
 
@@ -59,6 +61,63 @@ class StartTrial(RobotBehaviour):
         now = self.now()
         self.bb.set(key(self.side, "trial"), TrialState(started=now, phase_started=now), True)
         self.bb.set(key(self.side, "grasp"), None, True)
+        self.bb.set(key(self.side, "claim"), None, True)
+        return Status.SUCCESS
+
+
+class KeepClearOfOtherArm(TrialBehaviour):
+    """Claims this grasp's spot (``/<side>/claim``) until the trial ends, unless the other arm's
+    grasp under way is nearer than ``arms.min_separation``: then it waits for that one to end
+    and fails, so that the trial starts again from a new look at the table (the other arm has
+    just grasped near what this one chose, from an image taken before).
+
+    Both arms share the middle of the table. The arms are ticked one after the other, so the
+    first to get here claims its spot and the other waits. A waiting arm holds no claim, so
+    the two never wait on each other.
+    """
+
+    def __init__(self, side: str, config: Config) -> None:
+        self.other = "right" if side == "left" else "left"
+        super().__init__(
+            "Keep clear of the other arm",
+            side,
+            config,
+            read=[key(side, "grasp"), key(self.other, "claim")],
+            write=[key(side, "claim")],
+        )
+
+    def initialise(self) -> None:
+        super().initialise()
+        self.waited = False
+
+    def update(self) -> Status:
+        grasp = self.read(key(self.side, "grasp"))
+        claim = self.read(key(self.other, "claim"))
+        if claim is not None:
+            apart = math.dist((grasp.x, grasp.y), claim)
+            if apart < self.config.arms.min_separation:
+                self.waited = True
+                self.feedback_message = (
+                    f"waiting: the {self.other} arm's grasp is {apart:.2f} m away "
+                    f"(arms.min_separation {self.config.arms.min_separation:g} m)"
+                )
+                return Status.RUNNING
+        if self.waited:
+            self.feedback_message = f"the {self.other} arm is done there: looking again"
+            return Status.FAILURE
+        self.bb.set(key(self.side, "claim"), (grasp.x, grasp.y), overwrite=True)
+        self.feedback_message = f"claimed ({grasp.x:.3f}, {grasp.y:.3f}) m"
+        return Status.SUCCESS
+
+
+class ReleaseClaim(TrialBehaviour):
+    """The end of a trial, however it ended: the other arm may grasp near this one's spot."""
+
+    def __init__(self, side: str, config: Config) -> None:
+        super().__init__("Release claim", side, config, write=[key(side, "claim")])
+
+    def update(self) -> Status:
+        self.bb.set(key(self.side, "claim"), None, overwrite=True)
         return Status.SUCCESS
 
 
@@ -390,6 +449,7 @@ def trial_subtree(
                 ],
             ),
             grasp_chosen,
+            KeepClearOfOtherArm(side, config),
             gripper(side, config, c.CMD_RELEASE, "Open gripper"),
             motion(side, config, "plan/above", moves["above"]),
             _Mark("Executing", side, config),
@@ -401,6 +461,7 @@ def trial_subtree(
             *missed,
             after_label,
             gripper(side, config, c.CMD_RELEASE, "Let go"),
+            ReleaseClaim(side, config),
         ],
     )
     recovery = py_trees.composites.Sequence(
@@ -434,6 +495,7 @@ def trial_subtree(
             py_trees.decorators.FailureIsSuccess(
                 "Open", gripper(side, config, c.CMD_RELEASE, "Open after failure")
             ),
+            ReleaseClaim(side, config),
         ],
     )
     return py_trees.composites.Selector(

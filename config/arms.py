@@ -51,6 +51,14 @@ class ArmsConfig(StrictModel):
         park_joints=(-0.9, -0.6, 0.4, 1.6, -0.3, 0.6, 0.0),
     )
 
+    min_separation: float = Field(
+        0.15,
+        ge=0.0,
+        description="m: while one arm's grasp is under way, the other does not start a grasp "
+        "nearer than this to it, but waits (the grippers would meet over the middle of the "
+        "table); 0: no waiting",
+    )
+
     def active(self) -> list[Side]:
         return [side for side in ("left", "right") if getattr(self, side).enabled]
 

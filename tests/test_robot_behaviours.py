@@ -6,6 +6,7 @@ simulator show only rarely, and each behaviour must handle them on its own. Real
 
 import threading
 import time
+from types import SimpleNamespace
 
 import py_trees
 import pytest
@@ -27,7 +28,7 @@ from supersize_grasp.behaviors.robot import (
     gripper_key,
 )
 from supersize_grasp.behaviors.ros.exceptions import TimedOutError
-from supersize_grasp.behaviors.trial import StartTrial
+from supersize_grasp.behaviors.trial import KeepClearOfOtherArm, StartTrial
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from tests.fakes import Camera
@@ -274,5 +275,46 @@ def test_a_new_tree_never_reads_a_robot_state_an_earlier_tree_left(config):
         time.sleep(0.5)  # ticks, with no robot on this domain
         assert not reader.exists(STATE_KEY)
         assert enable.status in (Status.INVALID, Status.RUNNING)  # never SUCCESS on a stale state
+    finally:
+        runner.close()
+
+
+def arms_once(config):
+    """Both arms' ``KeepClearOfOtherArm`` ticked together (left first, as in the tree), once."""
+    left, right = KeepClearOfOtherArm("left", config), KeepClearOfOtherArm("right", config)
+    policy = py_trees.common.ParallelPolicy.SuccessOnAll(synchronise=True)
+    arms = py_trees.composites.Parallel("Arms", policy=policy, children=[left, right])
+    return left, right, once(arms)
+
+
+@pytest.mark.parametrize("right_grasp", [(0.62, -0.05), (0.6, -0.3)], ids=["near", "far"])
+def test_an_arm_waits_while_the_other_grasps_near_it_then_looks_again(config, right_grasp):
+    """The grippers must not meet over the middle of the table: the second arm to get there
+    waits for the first one's trial to end (its claim released), then starts its trial again."""
+    robot = writer(*(key(s, n) for s in ("left", "right") for n in ("grasp", "claim")))
+    robot.set(key("left", "grasp"), SimpleNamespace(x=0.6, y=0.02))
+    robot.set(key("right", "grasp"), SimpleNamespace(x=right_grasp[0], y=right_grasp[1]))
+    for side in ("left", "right"):
+        robot.set(key(side, "claim"), None)  # as StartTrial leaves it
+    left, right, root = arms_once(config)
+    runner = TreeRunner(root)
+    try:
+        runner.wait_for(lambda: left.status == Status.SUCCESS, 10, "the left arm did not claim")
+        assert robot.get(key("left", "claim")) == (0.6, 0.02)
+        if right_grasp[1] < -0.2:  # 32 cm apart: no wait
+            runner.wait_for(lambda: right.status == Status.SUCCESS, 10, "the right arm waited")
+            assert robot.get(key("right", "claim")) == right_grasp
+            return
+        runner.wait_for(lambda: right.status == Status.RUNNING, 10, "the right arm went on")
+        time.sleep(0.5)  # ten ticks: it keeps waiting while the left arm's grasp is under way
+        assert right.status == Status.RUNNING
+        assert right.feedback_message == (
+            "waiting: the left arm's grasp is 0.07 m away (arms.min_separation 0.15 m)"
+        )
+        assert robot.get(key("right", "claim")) is None  # a waiting arm claims nothing
+        robot.set(key("left", "claim"), None)  # the left arm's trial ended
+        runner.wait_for(lambda: right.status == Status.FAILURE, 10, "the right arm kept waiting")
+        assert right.feedback_message == "the left arm is done there: looking again"
+        assert robot.get(key("right", "claim")) is None
     finally:
         runner.close()
