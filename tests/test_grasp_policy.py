@@ -1,11 +1,19 @@
-"""Clutter removal's memory of missed grasps (behaviors/grasp_policy.FailedGrasps), on a camera
-looking down at the table as the head camera does."""
+"""How a learned policy picks from its scores (behaviors/grasp_policy): the sample and best
+picks, greedy's re-ranking, and clutter removal's memory of missed grasps (on a camera looking
+down at the table as the head camera does)."""
 
 import math
 
 import numpy as np
 
-from supersize_grasp.behaviors.grasp_policy import FailedGrasps, avoid
+from supersize_grasp.behaviors.grasp_policy import (
+    FailedGrasps,
+    avoid,
+    best_pick,
+    rerank,
+    sample_pick,
+)
+from supersize_grasp.config import load_config
 from supersize_grasp.models.patches import image_angle, image_angle_bin
 from tests import fakes
 
@@ -52,3 +60,35 @@ def test_avoid_zeroes_what_is_ruled_out_unless_that_is_everything():
     some = np.array([[True, False], [False, False]])
     assert avoid(scores, some).tolist() == [[0.0, 0.2], [0.5, 0.4]]
     assert avoid(scores, np.ones_like(some)).tolist() == scores.tolist()
+
+
+def test_sample_pick_follows_the_scores():
+    rng = np.random.default_rng(0)
+    scores = np.zeros((5, 18))
+    scores[3, 7] = 0.2
+    assert {sample_pick(rng, scores) for _ in range(20)} == {(3, 7)}
+    scores[1, 2] = 0.6  # three times as likely
+    picks = [sample_pick(rng, scores) for _ in range(4000)]
+    assert 0.70 < picks.count((1, 2)) / len(picks) < 0.80
+    flat = {sample_pick(rng, np.zeros((2, 3))) for _ in range(200)}
+    assert flat == {(i, k) for i in range(2) for k in range(3)}  # all zero: uniform
+    assert best_pick(scores) == (1, 2)
+
+
+def test_rerank_keeps_the_pair_whose_neighbours_score_best():
+    learning = load_config([]).learning.model_copy(
+        update={"rerank_top": 3, "rerank_neighbours": 4, "rerank_radius_px": 5.0}
+    )
+    scores = np.zeros((4, 18))
+    scores[0, 1], scores[1, 5], scores[2, 9] = 0.9, 0.8, 0.7  # candidate 3 is never in the top
+    u, v = np.array([2.0, 50.0, 90.0, 10.0]), np.array([2.0, 40.0, 60.0, 10.0])
+    second = rerank(np.random.default_rng(1), scores, u, v, learning, (100, 80))
+    assert second.top == [(0, 1), (1, 5), (2, 9)]
+    assert second.u.shape == second.v.shape == (12,)
+    for j, (i, _) in enumerate(second.top):
+        near_u, near_v = second.u[4 * j : 4 * j + 4], second.v[4 * j : 4 * j + 4]
+        assert np.all(np.abs(near_u - u[i]) <= 5.0) and np.all(np.abs(near_v - v[i]) <= 5.0)
+    assert second.u.min() >= 0 and second.v.min() >= 0  # clipped into the image
+    neighbours = np.full((12, 18), 0.1)
+    neighbours[4:8, 3] = 0.95  # the second-best pair is the robust one
+    assert second.pick(neighbours) == (1, 5)

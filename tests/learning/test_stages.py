@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from supersize_grasp.behaviors.grasp_policy import best_pick, rerank, sample_pick
 from supersize_grasp.bulk.collect import collect
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
@@ -96,38 +94,6 @@ def test_one_stage_end_to_end(tmp_path, copy_random_trials):
     if (out / "stage-1-no-aggregation" / "model.pt").exists():
         expected.append("CNN stage 1, no aggregation")
     assert [row.split("|")[1].strip() for row in rows] == expected
-
-
-def test_sample_pick_follows_the_scores():
-    rng = np.random.default_rng(0)
-    scores = np.zeros((5, 18))
-    scores[3, 7] = 0.2
-    assert {sample_pick(rng, scores) for _ in range(20)} == {(3, 7)}
-    scores[1, 2] = 0.6  # three times as likely
-    picks = [sample_pick(rng, scores) for _ in range(4000)]
-    assert 0.70 < picks.count((1, 2)) / len(picks) < 0.80
-    flat = {sample_pick(rng, np.zeros((2, 3))) for _ in range(200)}
-    assert flat == {(i, k) for i in range(2) for k in range(3)}  # all zero: uniform
-    assert best_pick(scores) == (1, 2)
-
-
-def test_rerank_keeps_the_pair_whose_neighbours_score_best():
-    learning = load_config([]).learning.model_copy(
-        update={"rerank_top": 3, "rerank_neighbours": 4, "rerank_radius_px": 5.0}
-    )
-    scores = np.zeros((4, 18))
-    scores[0, 1], scores[1, 5], scores[2, 9] = 0.9, 0.8, 0.7  # candidate 3 is never in the top
-    u, v = np.array([2.0, 50.0, 90.0, 10.0]), np.array([2.0, 40.0, 60.0, 10.0])
-    second = rerank(np.random.default_rng(1), scores, u, v, learning, (100, 80))
-    assert second.top == [(0, 1), (1, 5), (2, 9)]
-    assert second.u.shape == second.v.shape == (12,)
-    for j, (i, _) in enumerate(second.top):
-        near_u, near_v = second.u[4 * j : 4 * j + 4], second.v[4 * j : 4 * j + 4]
-        assert np.all(np.abs(near_u - u[i]) <= 5.0) and np.all(np.abs(near_v - v[i]) <= 5.0)
-    assert second.u.min() >= 0 and second.v.min() >= 0  # clipped into the image
-    neighbours = np.full((12, 18), 0.1)
-    neighbours[4:8, 3] = 0.95  # the second-best pair is the robust one
-    assert second.pick(neighbours) == (1, 5)
 
 
 @pytest.mark.slow
