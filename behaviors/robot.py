@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from baxter_core_msgs.msg import AssemblyState, EndEffectorCommand, JointCommand
 from baxter_core_msgs.srv import SolvePositionIK
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 
@@ -37,6 +39,23 @@ SILENT_KEY = "/robot/silent"  # what ``RobotLink`` found silent, e.g. "no /robot
 
 def gripper_key(side: str) -> str:
     return f"/robot/{side}/gripper"
+
+
+_PUBLISHERS: weakref.WeakKeyDictionary[Node, dict[tuple, Publisher]] = weakref.WeakKeyDictionary()
+
+
+def shared_publisher(node: Node, msg_type: type, topic: str, depth: int = 10) -> Publisher:
+    """The node's one publisher of ``topic``, however many behaviours command it.
+
+    A tree holds a dozen motions and gripper commands per arm; a publisher each made ~30 DDS
+    writers on four topics, each matched by every subscriber and each adding QoS event
+    handlers that the executor walks on every spin.
+    """
+    publishers = _PUBLISHERS.setdefault(node, {})
+    key = (msg_type, topic, depth)
+    if key not in publishers:
+        publishers[key] = node.create_publisher(msg_type, topic, depth)
+    return publishers[key]
 
 
 def robot_ready(state: AssemblyState | None) -> bool:
@@ -158,7 +177,7 @@ class EnableRobot(RobotBehaviour):
 
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
-        self.publisher = self.node.create_publisher(Bool, self.robot.enable_topic, 10)
+        self.publisher = shared_publisher(self.node, Bool, self.robot.enable_topic)
 
     def update(self) -> Status:
         state = self.read(STATE_KEY)
@@ -200,7 +219,7 @@ class GripperCommand(RobotBehaviour):
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
         topic = self.robot.topic(self.robot.gripper_command_topic, self.side)
-        self.publisher = self.node.create_publisher(EndEffectorCommand, topic, 10)
+        self.publisher = shared_publisher(self.node, EndEffectorCommand, topic)
 
     def initialise(self) -> None:
         super().initialise()
@@ -294,7 +313,7 @@ class MoveJoints(RobotBehaviour):
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
         topic = self.robot.topic(self.robot.joint_command_topic, self.side)
-        self.publisher = self.node.create_publisher(JointCommand, topic, 10)
+        self.publisher = shared_publisher(self.node, JointCommand, topic)
 
     def initialise(self) -> None:
         super().initialise()

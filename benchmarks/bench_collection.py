@@ -38,7 +38,13 @@ EXE = Path(sys.prefix, "bin", "supersize-grasp")
 
 
 def run(
-    trials: int, arms: str, objects: str, workdir: Path, learned: list[str], bulk: bool
+    trials: int,
+    arms: str,
+    objects: str,
+    workdir: Path,
+    learned: list[str],
+    bulk: bool,
+    overlays: list[str],
 ) -> dict:
     data = workdir / f"data-{arms}"
     config = workdir / f"{arms}.yaml"
@@ -49,7 +55,9 @@ def run(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     verb = ["sim-collect", "--workers", "1"] if bulk else ["collect"]
-    command = [EXE, *verb, "--trials", str(trials), "--data", data, "--quiet", "--config", config]
+    command = [EXE, *verb, "--trials", str(trials), "--data", data, "--quiet"]
+    for overlay in [*overlays, config]:
+        command += ["--config", overlay]
     runner = subprocess.Popen(
         [*command, *learned], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -101,18 +109,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--bulk", action="store_true", help="through sim-collect (no ROS), one worker"
     )
+    parser.add_argument(
+        "--arms", default="both,left", help="runs, comma-separated: both, left or right"
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML overlaying the defaults in every run (repeatable), to compare settings",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("ROS_DOMAIN_ID", "77")
     learned = [] if args.policy == "random" else ["--policy", args.policy, "--model", args.model]
     path = "sim-collect (Python API, 1 worker)" if args.bulk else "collect (ROS 2 graph)"
     print(
         f"machine: {os.cpu_count()} cores; {args.trials} labelled trials per run; {path}; "
-        f"policy {args.policy}" + (f" ({args.model})" if learned else "")
+        f"policy {args.policy}"
+        + (f" ({args.model})" if learned else "")
+        + "".join(f"; --config {c}" for c in args.config)
     )
     with tempfile.TemporaryDirectory() as tmp:
         results = [
-            run(args.trials, arms, args.objects, Path(tmp), learned, args.bulk)
-            for arms in ("both", "left")
+            run(args.trials, arms, args.objects, Path(tmp), learned, args.bulk, args.config)
+            for arms in args.arms.split(",")
         ]
     for r in results:
         print(

@@ -462,7 +462,7 @@ class SimulatedBaxter(Node):
                 flags = self._robot_state_flags()
                 if robot_state.due(now, wall, flags):
                     self._publish_robot_state(flags)
-                if camera.due(now, wall) and self._camera_watched():
+                if self._camera_watched() and camera.due(now, wall):  # due from a capture's start
                     self._publish_cameras(now)
                 refill_due = ros.auto_refill and refill.due(now, wall)
                 if refill_due and self.world.refill_if_needed(split=ros.split):

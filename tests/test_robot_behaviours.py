@@ -6,10 +6,12 @@ simulator show only rarely, and each behaviour must handle them on its own. Real
 
 import threading
 import time
+from collections import Counter
 from types import SimpleNamespace
 
 import py_trees
 import pytest
+import rclpy
 from baxter_core_msgs.msg import EndEffectorCommand, EndEffectorState, JointCommand
 from baxter_core_msgs.srv import SolvePositionIK
 from builtin_interfaces.msg import Time
@@ -17,6 +19,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
+from supersize_grasp.behaviors.collection import collection_tree
 from supersize_grasp.behaviors.learned import ChooseLearnedGrasp
 from supersize_grasp.behaviors.perception import CaptureScene
 from supersize_grasp.behaviors.robot import (
@@ -28,7 +31,9 @@ from supersize_grasp.behaviors.robot import (
     gripper_key,
 )
 from supersize_grasp.behaviors.ros.exceptions import TimedOutError
+from supersize_grasp.behaviors.ros.trees import RosBehaviourTree
 from supersize_grasp.behaviors.trial import KeepClearOfOtherArm, StartTrial
+from supersize_grasp.behaviors.trial_log import TrialLog
 from supersize_grasp.behaviors.trial_state import key
 from supersize_grasp.config import load_config
 from tests.fakes import Camera
@@ -318,3 +323,30 @@ def test_an_arm_waits_while_the_other_grasps_near_it_then_looks_again(config, ri
         assert robot.get(key("right", "claim")) is None
     finally:
         runner.close()
+
+
+def test_a_collection_tree_has_one_publisher_per_command_topic(config):
+    """Its motions and gripper commands (a dozen per arm) share the node's publisher of each
+    topic: one DDS writer each, not ~30 that every subscriber matches and whose QoS event
+    handlers the executor walks on every spin."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node("one_publisher_each", context=context)
+    log = TrialLog(None, "session", stage=0, quota=1)
+    tree = RosBehaviourTree(collection_tree(config, log))
+    try:
+        tree.setup(node=node, timeout=30.0)
+        topics = Counter(p.topic_name for p in node.publishers)
+        robot = config.robot
+        commands = [robot.enable_topic] + [
+            robot.topic(t, side)
+            for t in (robot.joint_command_topic, robot.gripper_command_topic)
+            for side in ("left", "right")
+        ]
+        assert all(topics[t] == 1 for t in commands), topics
+        assert max(topics.values()) == 1, topics
+    finally:
+        tree.shutdown()
+        log.close()
+        node.destroy_node()
+        context.try_shutdown()
