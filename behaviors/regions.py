@@ -9,6 +9,7 @@ also drops foreground that is too high to be an object lying on the table (an ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -36,25 +37,24 @@ class Region:
         """A pixel uniformly inside the box (the paper's ROI sampling), or, with
         ``on_foreground``, uniformly over the blob's own pixels (a pixel-sized jitter keeps it
         continuous)."""
-        if on_foreground and self.mask is not None and self.mask.any():
-            vs, us = np.nonzero(self.mask)
+        if on_foreground and self.mask is not None and len(self._foreground[0]):
+            vs, us = self._foreground
             i = int(rng.integers(len(us)))
+            u = self.x + us[i] + rng.uniform(-0.5, 0.5)
+            v = self.y + vs[i] + rng.uniform(-0.5, 0.5)
             return (
-                float(
-                    np.clip(
-                        self.x + us[i] + rng.uniform(-0.5, 0.5), self.x, self.x + self.width - 1
-                    )
-                ),
-                float(
-                    np.clip(
-                        self.y + vs[i] + rng.uniform(-0.5, 0.5), self.y, self.y + self.height - 1
-                    )
-                ),
+                float(min(max(u, self.x), self.x + self.width - 1)),
+                float(min(max(v, self.y), self.y + self.height - 1)),
             )
         return (
             float(rng.uniform(self.x, self.x + self.width)),
             float(rng.uniform(self.y, self.y + self.height)),
         )
+
+    @cached_property
+    def _foreground(self) -> tuple[np.ndarray, np.ndarray]:
+        """The blob's pixel rows and columns, found once: a learned chooser samples ~200."""
+        return np.nonzero(self.mask)
 
 
 class RegionFinder:
