@@ -15,6 +15,7 @@ the plain-Python API) to see what the ROS interface and the tree add.
 
     python benchmarks/bench_collection.py --trials 100
     python benchmarks/bench_collection.py --trials 100 --policy sample --model default [--bulk]
+    python benchmarks/bench_collection.py --arms left --config try.yaml   # a setting, one arm
 """
 
 from __future__ import annotations
