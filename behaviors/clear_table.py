@@ -1,7 +1,8 @@
 """Clearing a clutter (the paper, section VI-D), built from the same grasp subtree.
 
 Each arm picks objects from its half of the table with the learned (greedy) chooser, lifts them,
-and drops them in a bin beside the table, until its half is empty or the attempt limit is spent.
+and drops them in a bin beside the table, until its half is empty (but for objects it failed to
+pick ``clear_table.give_up_after`` times) or the attempt limit is spent.
 An arm's half is all of the table in its reach (``clear_table.reach_<side>``), not the smaller
 workspace random trials keep to: grasps push objects about, and one pushed out of the workspace
 is still on the table.
@@ -83,7 +84,7 @@ class RememberMiss(TrialBehaviour):
 
     def update(self) -> Status:
         grasp = self.read(key(self.side, "grasp"))
-        self.failed.add(grasp.x, grasp.y, grasp.theta)
+        self.failed.add(grasp.x, grasp.y, grasp.theta, grasp.roi)
         self.feedback_message = f"{len(self.failed.grasps)} failed grasps ruled out"
         return Status.SUCCESS
 
@@ -111,7 +112,9 @@ def clear_table_tree(
 
     ``log``'s quota is the attempt limit; the tree succeeds when every arm's half is clear or
     the limit is reached. Missed grasps go to ``failed``, which the learned ``chooser`` was
-    given (``learned_chooser(..., failed)``), so that none is tried twice.
+    given (``learned_chooser(..., failed)``), so that none is tried twice, and a region that
+    holds ``clear_table.give_up_after`` of them is left alone: with only such regions left, an
+    arm's half counts as cleared.
     """
     config = with_clearing_reach(config)
     sides = config.arms.active()
@@ -131,6 +134,7 @@ def clear_table_tree(
         when_held=drop_in_bin,
         when_empty=side_cleared,
         when_missed=None if failed is None else lambda side, cfg: RememberMiss(side, cfg, failed),
+        leave_region=None if failed is None else failed.gives_up,
     )
     task = py_trees.composites.Sequence(
         "Clear the table", memory=True, children=[EnableRobot(config.robot), arms]

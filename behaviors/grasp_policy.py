@@ -6,7 +6,8 @@ Python: the tree's ``ChooseLearnedGrasp`` (scores from the scoring node) and the
 policy); ``oracle`` takes the best (its scores came from ground truth); ``greedy`` takes the
 ``learning.rerank_top`` best pairs, scores ``learning.rerank_neighbours`` pixels within
 ``learning.rerank_radius_px`` of each, and keeps the pair whose neighbours score best on average.
-``FailedGrasps`` keeps a task from trying again what just failed (clutter removal).
+``FailedGrasps`` keeps a task from trying again what just failed, and from trying without end an
+object it cannot pick (clutter removal).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 from supersize_grasp.config.learning import LearningConfig
 from supersize_grasp.geometry import CameraModel
 from supersize_grasp.models.patches import image_angle, image_angle_bin
+
+from .regions import Region
 
 
 def sample_pick(rng: np.random.Generator, scores: np.ndarray) -> tuple[int, int]:
@@ -78,14 +81,49 @@ class FailedGrasps:
     it misses confidently is missed again and again (each miss nudges it ~1 cm). A candidate
     within ``radius`` m of a failed grasp whose image angle bin is within ``bins`` of that
     grasp's is not tried again, unless every candidate is ruled out.
+
+    Some objects defeat every grasp the policy believes in (too wide, too thin or too light for
+    the gripper), and a miss may push them a long way, one nudge at a time. So misses are
+    counted per object, followed from region of interest to region through the overlap of
+    their boxes, and a region whose object was missed ``give_up_after`` times is left alone
+    (0: never).
     """
 
-    def __init__(self, radius: float, bins: int) -> None:
-        self.radius, self.bins = radius, bins
+    def __init__(self, radius: float, bins: int, give_up_after: int = 0) -> None:
+        self.radius, self.bins, self.give_up_after = radius, bins, give_up_after
         self.grasps: list[tuple[float, float, float]] = []
+        self.objects: list[list] = []  # [box of the region last missed, misses]
 
-    def add(self, x: float, y: float, theta: float) -> None:
+    def add(self, x: float, y: float, theta: float, region: Region | None = None) -> None:
+        """A failed grasp, and the region of interest it was chosen on."""
         self.grasps.append((x, y, theta))
+        if region is None:
+            return
+        box = (region.x, region.y, region.width, region.height)
+        missed = self._object(box)
+        if missed is None:
+            self.objects.append([box, 1])
+        else:
+            missed[0], missed[1] = box, missed[1] + 1
+
+    def misses_of(self, region: Region) -> int:
+        """Failed grasps of the object in ``region``."""
+        missed = self._object((region.x, region.y, region.width, region.height))
+        return missed[1] if missed else 0
+
+    def gives_up(self, region: Region) -> bool:
+        """True when ``region``'s object was missed ``give_up_after`` times."""
+        return 0 < self.give_up_after <= self.misses_of(region)
+
+    def _object(self, box: tuple[int, int, int, int]) -> list | None:
+        """The missed object whose last box covers at least half of ``box`` or is half covered by
+        it (the most overlapping one); None if there is none."""
+        best, most = None, MIN_OVERLAP
+        for missed in self.objects:
+            share = _overlap(missed[0], box)
+            if share >= most:
+                best, most = missed, share
+        return best
 
     def ruled_out(self, camera: CameraModel, u, v, num_bins: int, table_z: float) -> np.ndarray:
         """(N, num_bins) True where candidate pixel (u, v) with bin k repeats a failed grasp."""
@@ -103,6 +141,18 @@ class FailedGrasps:
             apart = np.abs(bins - k)
             mask[np.ix_(near, np.minimum(apart, num_bins - apart) <= self.bins)] = True
         return mask
+
+
+MIN_OVERLAP = 0.5  # of the smaller box: the same object, moved by a miss (~1 cm, ~10 px)
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection of two (x, y, width, height) boxes over the smaller one's area."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / max(1, min(a[2] * a[3], b[2] * b[3]))
 
 
 def avoid(scores: np.ndarray, ruled_out: np.ndarray) -> np.ndarray:

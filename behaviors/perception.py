@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import qos_profile_sensor_data
@@ -11,7 +12,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from supersize_grasp.config import Config
 from supersize_grasp.qos import LATCHED
 
-from .regions import RegionFinder
+from .regions import Region, RegionFinder
 from .robot import (
     Deadline,
     Status,
@@ -95,21 +96,33 @@ class CaptureScene(TrialBehaviour):
 
 
 class FindRegions(TrialBehaviour):
-    """MOG background subtraction in this arm's half of the table; FAILURE when it is empty."""
+    """MOG background subtraction in this arm's half of the table; FAILURE when it is empty.
 
-    def __init__(self, side: str, config: Config) -> None:
+    ``leave(region)``: regions the task leaves alone (clutter removal: objects it failed
+    to pick too often); a half holding only those counts as empty.
+    """
+
+    def __init__(
+        self,
+        side: str,
+        config: Config,
+        leave: Callable[[Region], bool] | None = None,
+    ) -> None:
         super().__init__(
             "Find regions", side, config, read=[key(side, "scene")], write=[key(side, "regions")]
         )
         self.finder = RegionFinder(config.trial.roi, config.trial.table_z)
         self.workspace = getattr(config.arms, side).workspace
+        self.leave = leave
 
     def update(self) -> Status:
         scene: Scene = self.read(key(self.side, "scene"))
-        regions, _ = self.finder.find(scene.rgb, scene.depth, scene.camera, self.workspace)
+        found, _ = self.finder.find(scene.rgb, scene.depth, scene.camera, self.workspace)
+        regions = [r for r in found if not (self.leave and self.leave(r))]
         self.bb.set(key(self.side, "regions"), regions, overwrite=True)
+        left = f" ({len(found) - len(regions)} left alone)" if len(regions) < len(found) else ""
         if not regions:
-            self.feedback_message = "no object in this arm's half of the table"
+            self.feedback_message = f"no object in this arm's half of the table{left}"
             return Status.FAILURE
-        self.feedback_message = f"{len(regions)} regions"
+        self.feedback_message = f"{len(regions)} regions{left}"
         return Status.SUCCESS

@@ -22,6 +22,7 @@ from supersize_grasp.config.arms import ARM_JOINTS
 
 from .perception import CaptureScene, FindRegions
 from .random_chooser import ChooseRandomGrasp
+from .regions import Region
 from .robot import (
     READ,
     CalibrateGripper,
@@ -322,6 +323,7 @@ def trial_subtree(
     when_held: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
     when_empty: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
     when_missed: Callable[[str, Config], py_trees.behaviour.Behaviour] | None = None,
+    leave_region: Callable[[Region], bool] | None = None,
 ) -> py_trees.behaviour.Behaviour:
     """One arm's grasp trial, ready to compose into larger tasks.
 
@@ -340,6 +342,8 @@ def trial_subtree(
             a refill and look again, so that a run of the subtree is always one trial.
         when_missed: builds what to do after a trial labelled a failure (its status is ignored);
             clutter removal remembers the grasp so as not to try it again.
+        leave_region: regions of interest not to grasp (``FindRegions``); clutter removal
+            leaves alone an object it failed to pick too often.
 
     Returns:
         A behaviour that runs one trial and always ends in SUCCESS: failures are recovered
@@ -444,7 +448,7 @@ def trial_subtree(
                 "Objects on table",
                 memory=True,
                 children=[
-                    FindRegions(side, config),
+                    FindRegions(side, config, leave_region),
                     when_empty(side, config) if when_empty else _refill_and_look(side, config),
                 ],
             ),

@@ -34,6 +34,14 @@ class ClearTableConfig(StrictModel):
     retry_bins: int = Field(
         1, ge=0, description="angle bins either side of a failed grasp's bin that it rules out"
     )
+    give_up_after: int = Field(
+        10,
+        ge=0,
+        description="failed grasps in one region of interest (an object, or objects touching) "
+        "after which the arm leaves it alone, an object that defeats the grasps its chooser "
+        "believes in (chosen on seen objects: the fewest that cleared as many of 20 clutters "
+        "fully as never giving up); 0: never give up",
+    )
     max_interactions: int = Field(
         40, ge=1, description="grasp attempts (labelled trials) before giving up on the table"
     )

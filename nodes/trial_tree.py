@@ -108,9 +108,9 @@ class TrialTreeNode(Node):
             self.store, self.session_id, self.stage, self.num_trials, self.trials_pub.publish
         )
         failed = None
-        if task == "clear_table" and policy != "random":
+        if task == "clear_table":
             c = self.config.clear_table
-            failed = FailedGrasps(c.retry_radius, c.retry_bins)
+            failed = FailedGrasps(c.retry_radius, c.retry_bins, c.give_up_after)
         chooser = None if policy == "random" else learned_chooser(policy, seed, failed)
         if task == "clear_table":
             root, self.cleared = clear_table_tree(

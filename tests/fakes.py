@@ -95,10 +95,17 @@ def checkpoint(path, config) -> str:
     return str(path)
 
 
-def cube_obj(size: float, offset: tuple[float, float, float] = (0, 0, 0), first: int = 1) -> str:
-    corners = [(x, y, z) for x in (0, size) for y in (0, size) for z in (0, size)]
+def cube_obj(
+    size: float | tuple[float, float, float],
+    offset: tuple[float, float, float] = (0, 0, 0),
+    first: int = 1,
+) -> str:
+    """An OBJ box: a cube of side ``size``, or of (x, y, z) sides; faces wound outwards (a
+    renderer culls the others' backs)."""
+    sx, sy, sz = (size, size, size) if isinstance(size, int | float) else size
+    corners = [(x, y, z) for x in (0, sx) for y in (0, sy) for z in (0, sz)]
     lines = [f"v {x + offset[0]} {y + offset[1]} {z + offset[2]}" for x, y, z in corners]
-    quads = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
+    quads = [(2, 4, 3, 1), (7, 8, 6, 5), (5, 6, 2, 1), (4, 8, 7, 3), (3, 7, 5, 1), (6, 8, 4, 2)]
     lines += ["f " + " ".join(str(i + first - 1) for i in q) for q in quads]
     return "\n".join(lines) + "\n"
 

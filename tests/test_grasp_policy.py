@@ -13,6 +13,7 @@ from supersize_grasp.behaviors.grasp_policy import (
     rerank,
     sample_pick,
 )
+from supersize_grasp.behaviors.regions import Region
 from supersize_grasp.config import load_config
 from supersize_grasp.models.patches import image_angle, image_angle_bin
 from tests import fakes
@@ -53,6 +54,27 @@ def test_bins_wrap_around_and_radius_0_retries_freely():
     free = FailedGrasps(radius=0.0, bins=2)
     free.add(0.6, 0.1, theta)
     assert not free.ruled_out(fakes.CAMERA, *pixels((0.6, 0.1)), BINS, TABLE_Z).any()
+
+
+def test_an_object_missed_give_up_after_times_is_left_alone_wherever_it_was_pushed():
+    failed = FailedGrasps(radius=0.03, bins=1, give_up_after=3)
+    first = Region(600, 300, 100, 80, 5000)
+    failed.add(0.6, 0.1, 0.3, first)
+    failed.add(0.7, 0.0, 0.3, Region(900, 200, 60, 60, 2000))  # another object
+    failed.add(0.6, 0.1, 0.3)  # no region known: ruled out, not counted
+    pushed = Region(630, 320, 100, 80, 5000)  # the miss pushed it ~3 cm
+    assert failed.misses_of(pushed) == 1 and not failed.gives_up(pushed)
+    failed.add(0.61, 0.1, 1.2, pushed)
+    further = Region(665, 335, 100, 85, 5000)  # and again: 65 px from where it was first
+    assert failed.misses_of(further) == 2
+    failed.add(0.62, 0.1, 2.0, further)
+    assert failed.gives_up(Region(690, 340, 95, 80, 5000))
+    assert not failed.gives_up(first)  # its old place is empty now: so is the record there
+    assert failed.misses_of(Region(900, 200, 60, 60, 2000)) == 1
+    assert not failed.gives_up(Region(400, 100, 50, 50, 1500))  # never missed
+    never = FailedGrasps(radius=0.03, bins=1, give_up_after=0)
+    never.add(0.6, 0.1, 0.3, first)
+    assert not never.gives_up(first)
 
 
 def test_avoid_zeroes_what_is_ruled_out_unless_that_is_everything():

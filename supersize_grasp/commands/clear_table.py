@@ -4,8 +4,8 @@ Starts the graph of `ros2 launch supersize_grasp clear_table.launch.py`: the sim
 --objects objects of --split on the table (no refills), the grasp scorer with --model, and the
 tree that picks objects one by one (greedy choice with re-ranking), lifts them and drops them in
 a bin beside the table, until no object is left in either arm's reach (clear_table.reach_left and
-reach_right; an object pushed out of both stays on the table and counts as not removed) or
-clear_table.max_interactions attempts.
+reach_right; an object pushed out of both stays on the table and counts as not removed) but
+those it failed to pick clear_table.give_up_after times, or clear_table.max_interactions attempts.
 Each of --runs runs gets a new clutter (seeded); every attempt is stored as a trial in --data.
 Prints the objects removed and the interactions needed per object, per run and overall.
 """
@@ -81,10 +81,11 @@ def run(args, config) -> int:
             return code or 1
         runs.append(result)
         limit = result.interactions >= config.clear_table.max_interactions
+        ending = "attempt limit reached" if limit else "nothing left in reach that it would try"
         print(
             f"run {k + 1}/{args.runs} (seed {result.seed}, {args.split} objects): removed "
             f"{result.removed}/{result.objects} in {result.interactions} interactions"
-            + (" (attempt limit reached)" if limit else " (nothing left in reach)")
+            + f" ({ending})"
             + (f", {result.per_object:.1f} per object" if result.removed else ""),
             flush=True,
         )
