@@ -56,10 +56,14 @@ class Graspability:
 
 def fingerprints(objects: Iterable[ObjectModel], config: SimulatorConfig) -> dict[str, str]:
     """Each object's key (by id): what decides whether it can be lifted in this world, hashed.
-    The world's part is dumped once for all objects."""
+    The world's part is dumped once for all objects; a setting added since the table was
+    measured counts only away from its old behaviour (no-slip off), so the keys stay."""
+    physics = config.physics.model_dump(mode="json")
+    if not physics["noslip_iterations"]:
+        del physics["noslip_iterations"]
     world = json.dumps(
         [
-            config.physics.model_dump(mode="json"),
+            physics,
             config.table.model_dump(mode="json"),
             config.arm.model_dump(mode="json"),
             config.gripper.model_dump(mode="json"),

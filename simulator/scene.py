@@ -364,6 +364,7 @@ def build_model(
         else mujoco.mjtCone.mjCONE_PYRAMIDAL
     )
     opt.impratio = config.physics.impratio
+    opt.noslip_iterations = config.physics.noslip_iterations
     if config.physics.sleep:
         opt.enableflags |= int(mujoco.mjtEnableBit.mjENBL_SLEEP)
     # The URDF turns inertia-from-geoms off (its collision-only links would weigh kilograms at

@@ -7,7 +7,9 @@ import pytest
 
 from supersize_grasp.bulk.trial import run_grasp_trial
 from supersize_grasp.config import load_config
+from supersize_grasp.simulator.contacts import held_object
 from supersize_grasp.simulator.errors import CommandRejectedError
+from supersize_grasp.simulator.world import BaxterWorld
 
 CONFIG = load_config()  # the trial's heights, timeouts and labelling rule
 
@@ -143,3 +145,42 @@ def test_a_motion_that_times_out_aborts_the_trial(world, make_box, top):
     assert result.aborted_after == "Move 25 cm above"
     assert result.object_id == ""
     assert not gripper.moving and gripper.position > 90.0
+
+
+@pytest.mark.parametrize("noslip, held", [(0, False), (5, True)])
+def test_a_thin_object_creeps_out_of_the_grip_unless_no_slip_is_on(noslip, held):
+    """random_urdfs/333 (1.8 x 5.2 x 5.0 cm) lifted by a centre grasp is held when the trial
+    labels it, then MuJoCo's soft contacts let it slide out within 3 s: the no-slip solver
+    (simulator.physics.noslip_iterations) holds it."""
+    pytest.importorskip("pybullet_data")
+    config = load_config(
+        [],
+        {"simulator.physics.noslip_iterations": noslip, "simulator.objects.graspable_only": False},
+    )
+    world = BaxterWorld(config.simulator, seed=0)
+    try:
+        (thin,) = [o for o in world.library().objects("train") if o.object_id.endswith("/333")]
+        top = config.simulator.table.top_z
+        world.place_objects([(thin, (0.6, 0.15, top + thin.extents[2] / 2 + 0.002), (0, 0, 0, 1))])
+        world.enable()
+        arm, gripper = world.arm("left"), world.gripper("left")
+        gripper.calibrate()
+        world.step_until(lambda: not gripper.moving, 3.0)
+        x, y = world.objects()[0].pose.position[:2]
+        grasp_z = top + config.trial.grasp_depth
+        for z in (grasp_z + config.trial.approach_height, grasp_z):
+            ok, joints = arm.solve_top_down(x, y, z, 0.0)
+            assert ok
+            arm.command_joint_dict(joints)
+            assert world.step_until(arm.at_target, 4.0)
+        gripper.grip()
+        world.step_until(lambda: not gripper.moving, 1.5)
+        ok, joints = arm.solve_top_down(x, y, grasp_z + config.trial.lift_height, 0.0)
+        arm.command_joint_dict(joints)
+        assert world.step_until(arm.at_target, 4.0)
+        world.step(config.trial.label_settle)
+        assert gripper.gripping and held_object(world, "left") == thin.object_id  # labelled
+        world.step(3.0)
+        assert (held_object(world, "left") == thin.object_id) == held
+    finally:
+        world.close()

@@ -68,3 +68,19 @@ def test_measured_once_kept_with_the_cache_and_used_to_keep_objects_off_the_tabl
 
     firmer = config(tmp_path, graspable_only=True, graspability_angles=3)
     assert ensure_measured(firmer) == (6, 0)  # another rule: measured again, not trusted
+
+
+def test_the_shipped_table_keeps_its_keys_until_no_slip_is_on(tmp_path):
+    """The no-slip setting came after the shipped measurements: off, the keys are as they were
+    measured (the default set needs no new measuring); on, every object is measured anew."""
+    cfg = config(tmp_path)
+    (everything, _) = object_libraries(cfg.simulator, graspable_only=False)
+    keys = fingerprints(everything, cfg.simulator)
+    physics = cfg.simulator.physics.model_copy(update={"noslip_iterations": 5})
+    noslip = fingerprints(everything, cfg.simulator.model_copy(update={"physics": physics}))
+    assert set(keys) == set(noslip) and not set(keys.values()) & set(noslip.values())
+    world = BaxterWorld(load_config().simulator)  # the shipped table still covers the set
+    try:
+        assert len(world.library()) > 500
+    finally:
+        world.close()
