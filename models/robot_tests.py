@@ -83,11 +83,18 @@ class ClutterRun:
 
 
 def removed_objects(trials) -> int:
-    """The objects a clutter run's grasps lifted: each object once, since one that slips back
-    onto the table on the way to the bin is grasped again (in the simulator every try names its
-    object; a try without one, as on the real robot, counts as an object of its own)."""
-    lifted = [t.object_id for t in trials if t.success]
-    return len({o for o in lifted if o}) + sum(1 for o in lifted if not o)
+    """The objects a clutter run removed: those its last try of each lifted (in the simulator
+    every try names its object: one that slipped back onto the table on the way to the bin
+    was tried again, and counts only if that lifted it; a try without one, as on the real
+    robot, counts as an object of its own when it lifted)."""
+    last: dict[str, bool] = {}
+    anonymous = 0
+    for t in trials:
+        if t.object_id:
+            last[t.object_id] = t.success
+        else:
+            anonymous += bool(t.success)
+    return sum(last.values()) + anonymous
 
 
 def clutter_runs(path: Path, session_id: str | None = None) -> list[ClutterRun]:
