@@ -97,9 +97,7 @@ def test_an_object_too_wide_for_the_gripper_is_left_alone(tmp_path):
 def test_an_object_is_removed_when_its_last_try_lifted_it():
     """One that slips back onto the table on its way to the bin is tried again: it is removed
     once if that lifts it, not at all if the arm then misses it and gives up."""
-    tries = [
-        SimpleNamespace(success=s, object_id=o)
-        for s, o in [(True, "a"), (False, "b"), (True, "a"), (True, "b"), (True, ""), (True, "")]
-        + [(True, "c"), (False, "c"), (False, "")]
-    ]
+    outcomes = [(True, "a"), (False, "b"), (True, "a"), (True, "b"), (True, ""), (True, "")]
+    outcomes += [(True, "c"), (False, "c"), (False, "")]
+    tries = [SimpleNamespace(success=s, object_id=o) for s, o in outcomes]
     assert removed_objects(tries) == 4  # a, b and two lifts that named no object; not c
