@@ -63,6 +63,14 @@ def _choices(text: str, allowed, what: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def first_seed(seed: int, objects: str) -> int:
+    """The first clutter seed of an object set: seen --seed, novel --seed + 1000, whichever sets
+    are asked for, so that a row measured alone meets the same clutters."""
+    from supersize_grasp.models.robot_tests import OBJECT_SETS
+
+    return seed + 1000 * list(OBJECT_SETS).index(objects)
+
+
 class RobotTestError(Exception):
     """A step failed or was stopped; carries the exit code."""
 
@@ -85,9 +93,9 @@ def run(args, config) -> int:
         if args.tries < 1 or args.tries_per_scene < 1:
             raise RobotTestError("--tries and --tries-per-scene must be at least 1")
         args.out.mkdir(parents=True, exist_ok=True)
-        for i, objects in enumerate(object_sets):
+        for objects in object_sets:
             for policy in policies:
-                _tries(args, config, policy, objects, args.seed + 1000 * i, model)
+                _tries(args, config, policy, objects, first_seed(args.seed, objects), model)
         _clutter(args, config, learned[0] if learned else "greedy", model)
     except (RobotTestError, ValueError) as e:
         print(f"supersize-grasp robot-test: {e}", file=sys.stderr)

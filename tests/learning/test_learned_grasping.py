@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from supersize_grasp.bulk.oracle import NO_LIFT
+from supersize_grasp.commands.robot_test import first_seed
 from supersize_grasp.config import load_config
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.models.checkpoint import Checkpoint, save_checkpoint
@@ -117,3 +118,9 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     again = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "on seen objects:" not in again.stdout and "clutter run" not in again.stdout
+
+
+def test_an_object_set_meets_the_same_clutters_asked_alone_or_with_the_other():
+    """Novel clutters start at --seed + 1000 also when only novel objects are asked for, so a
+    row measured on its own is comparable with one measured beside seen objects."""
+    assert [first_seed(1000, o) for o in ("seen", "novel")] == [1000, 2000]
