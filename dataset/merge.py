@@ -22,6 +22,7 @@ import yaml
 
 from supersize_grasp.config.loader import flatten_tree
 
+from .records import Session
 from .store import StoreError, TrialStore
 
 IDENTITY = (
@@ -72,7 +73,13 @@ def merge_stores(
                 if not force:
                     for session in sessions:
                         reference = reference or _identity(session.config_yaml)
-                        _check_same(source.root, session.session_id, session.config_yaml, reference)
+                        _check_same(
+                            str(source.root),
+                            session.session_id,
+                            session.config_yaml,
+                            reference,
+                            "--force merges it anyway",
+                        )
                 for session in sessions:
                     count.sessions += target.import_session(session)
                 for scene_id in source.scene_ids():
@@ -82,6 +89,15 @@ def merge_stores(
                     count.trials += added
                     count.trials_known += not added
     return count
+
+
+def check_same_definition(target: TrialStore, session: Session, where: str, hint: str = "") -> None:
+    """Refuse ``session`` (``MergeRefusedError``, naming ``where`` it came from and the first
+    setting that differs) when ``target`` holds data of another object set or trial
+    definition; ``hint`` ends the message."""
+    reference = _reference(target)
+    if reference is not None:
+        _check_same(where, session.session_id, session.config_yaml, reference, hint)
 
 
 def _reference(target: TrialStore) -> dict[str, Any] | None:
@@ -100,12 +116,14 @@ def _identity(config_yaml: str) -> dict[str, Any]:
     }
 
 
-def _check_same(root: Path, session_id: str, config_yaml: str, reference: dict[str, Any]) -> None:
+def _check_same(
+    where: str, session_id: str, config_yaml: str, reference: dict[str, Any], hint: str = ""
+) -> None:
     mine = _identity(config_yaml)
     for key in sorted(set(mine) | set(reference)):
         if mine.get(key) != reference.get(key):
             raise MergeRefusedError(
-                f"{root}: session {session_id} was collected with {key} = {mine.get(key)!r}, "
+                f"{where}: session {session_id} was collected with {key} = {mine.get(key)!r}, "
                 f"the target's data with {reference.get(key)!r}: another object set or trial "
-                "definition (--force merges it anyway)"
+                "definition" + (f" ({hint})" if hint else "")
             )

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .merge import check_same_definition
 from .records import Session, Trial
 from .store import TrialStore
 
@@ -117,7 +118,14 @@ def ingest(store: TrialStore, spooled: SpooledTrial) -> bool | None:
     True: added; False: it was here already (its cursor moves on all the same); None: not the
     next one (the cursor is elsewhere: the sender resends from :meth:`TrialStore.cursor`).
     The session's end time, when the spool has it by now, is taken over either way.
+
+    Raises:
+        MergeRefusedError: a session new to ``store`` was collected with another object set or
+            trial definition than its data (as ``dataset merge`` refuses it); nothing is taken.
     """
+    if not store.has_session(spooled.session.session_id):
+        where = f"robot {spooled.session.robot}"
+        check_same_definition(store, spooled.session, where, "its trials stay in its spool")
     store.import_session(spooled.session)
     if spooled.prev != store.cursor(spooled.spool):
         return None

@@ -306,6 +306,10 @@ class TrialStore:
                 )
             return False
 
+    def has_session(self, session_id: str) -> bool:
+        found = self._scalar("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,))
+        return found is not None
+
     def import_scene(self, source: TrialStore, scene_id: str) -> bool:
         """Keep ``source``'s scene under its own id, its image files linked (or copied) and
         their checksums verified before the row commits; False when it was here already."""

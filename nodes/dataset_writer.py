@@ -77,7 +77,7 @@ class DatasetWriterNode(Node):
             rclpy.try_shutdown(context=self.context)
             return
         except (ValueError, KeyError, StoreError) as e:
-            self.get_logger().error(f"{topic}: a trial not taken: {e}")
+            self.get_logger().error(f"{topic}: a trial not taken: {e}", throttle_duration_sec=5.0)
             return
         cursor.publish(KeyValue(key=spooled.spool, value=str(self.store.cursor(spooled.spool))))
         if added:

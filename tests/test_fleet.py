@@ -17,7 +17,7 @@ import pytest
 
 from supersize_grasp.cli import main as cli_main
 from supersize_grasp.config import flatten, load_config, overlay
-from supersize_grasp.dataset.merge import merge_stores
+from supersize_grasp.dataset.merge import MergeRefusedError, merge_stores
 from supersize_grasp.dataset.spool import ingest, pack, pending, spool_id, unpack
 from supersize_grasp.dataset.store import TrialStore
 from supersize_grasp.fleet import namespaced, namespaced_names, robot_names, robot_namespace
@@ -265,3 +265,17 @@ def test_a_robot_started_on_its_own_joins_the_fleet_by_its_name(tmp_path):
     with TrialStore.open(tmp_path / "fleet", readonly=True) as store:
         ((robot, ended),) = [(s.robot, s.ended) for s in store.sessions()]
         assert robot == "baxter_7" and ended is not None
+
+
+def test_a_robot_with_another_object_set_is_refused_and_keeps_its_trials(tmp_path):
+    """The writer refuses, by name, a session of another object set (as ``dataset merge``
+    does): nothing of it is taken, the cursor stays, the robot's spool still holds it."""
+    collected(tmp_path / "robot", 2, seed=1)
+    collected(tmp_path / "other", 2, seed=2, config=CONFIG.replace("seed: 0", "seed: 5"))
+    with TrialStore.open(tmp_path / "fleet") as store:
+        assert [ingest(store, s) for s in spooled(tmp_path / "robot")] == [True, True]
+        other = spooled(tmp_path / "other")
+        with pytest.raises(MergeRefusedError, match=r"robot sim: .*simulator\.objects\.seed = 5"):
+            ingest(store, other[0])
+        assert store.count() == 2 and store.cursor(other[0].spool) == 0
+        assert len(store.sessions()) == 1
