@@ -74,6 +74,17 @@ def rerank(
     return Rerank(top, np.concatenate(us), np.concatenate(vs))
 
 
+Box = tuple[int, int, int, int]  # x, y, width, height (pixels)
+
+
+@dataclass
+class MissedObject:
+    """An object missed ``misses`` times, last seen in the region of ``box``."""
+
+    box: Box
+    misses: int
+
+
 class FailedGrasps:
     """Grasps (table x, y, theta) that failed in this run, and the candidates they rule out.
 
@@ -92,7 +103,7 @@ class FailedGrasps:
     def __init__(self, radius: float, bins: int, give_up_after: int = 0) -> None:
         self.radius, self.bins, self.give_up_after = radius, bins, give_up_after
         self.grasps: list[tuple[float, float, float]] = []
-        self.objects: list[list] = []  # [box of the region last missed, misses]
+        self.objects: list[MissedObject] = []
 
     def add(self, x: float, y: float, theta: float, region: Region | None = None) -> None:
         """A failed grasp, and the region of interest it was chosen on."""
@@ -102,25 +113,25 @@ class FailedGrasps:
         box = (region.x, region.y, region.width, region.height)
         missed = self._object(box)
         if missed is None:
-            self.objects.append([box, 1])
+            self.objects.append(MissedObject(box, 1))
         else:
-            missed[0], missed[1] = box, missed[1] + 1
+            missed.box, missed.misses = box, missed.misses + 1
 
     def misses_of(self, region: Region) -> int:
         """Failed grasps of the object in ``region``."""
         missed = self._object((region.x, region.y, region.width, region.height))
-        return missed[1] if missed else 0
+        return missed.misses if missed else 0
 
     def gives_up(self, region: Region) -> bool:
         """True when ``region``'s object was missed ``give_up_after`` times."""
         return 0 < self.give_up_after <= self.misses_of(region)
 
-    def _object(self, box: tuple[int, int, int, int]) -> list | None:
+    def _object(self, box: Box) -> MissedObject | None:
         """The missed object whose last box covers at least half of ``box`` or is half covered by
         it (the most overlapping one); None if there is none."""
         best, most = None, MIN_OVERLAP
         for missed in self.objects:
-            share = _overlap(missed[0], box)
+            share = _overlap(missed.box, box)
             if share >= most:
                 best, most = missed, share
         return best
@@ -146,7 +157,7 @@ class FailedGrasps:
 MIN_OVERLAP = 0.5  # of the smaller box: the same object, moved by a miss (~1 cm, ~10 px)
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+def _overlap(a: Box, b: Box) -> float:
     """Intersection of two (x, y, width, height) boxes over the smaller one's area."""
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
