@@ -101,8 +101,8 @@ def check_same_definition(target: TrialStore, session: Session, where: str, hint
 
 
 def _reference(target: TrialStore) -> dict[str, Any] | None:
-    sessions = target.sessions()
-    return _identity(sessions[0].config_yaml) if sessions else None
+    first = target.sessions(limit=1)
+    return _identity(first[0].config_yaml) if first else None
 
 
 def _identity(config_yaml: str) -> dict[str, Any]:

@@ -395,8 +395,10 @@ class TrialStore:
 
     # ---------------------------------------------------------------- reading
 
-    def sessions(self) -> list[Session]:
-        rows = self._query("SELECT * FROM sessions ORDER BY started, session_id")
+    def sessions(self, limit: int | None = None) -> list[Session]:
+        """Oldest first; ``limit``: only that many (the first defines the store's object set)."""
+        sql = "SELECT * FROM sessions ORDER BY started, session_id"
+        rows = self._query(sql + " LIMIT ?", (limit,)) if limit is not None else self._query(sql)
         return [Session(*row) for row in rows]
 
     def trials(

@@ -53,7 +53,7 @@ class Camera:
     frame_id: str
 
 
-class RobotLink:
+class CalibrationClient:
     """An rclpy node of its own (own context, spun on a thread) with the SDK's interface."""
 
     def __init__(self, config: Config, name: str = "calibrate_camera") -> None:
@@ -241,7 +241,7 @@ class Collected:
     camera: Camera
 
 
-def collect_views(link: RobotLink, config: Config, log: Log = print) -> Collected:
+def collect_views(sdk: CalibrationClient, config: Config, log: Log = print) -> Collected:
     """Visits candidate poses until ``calibration.poses`` views are taken (or the candidates
     run out); the other arm is parked first, the board's arm returns to park at the end."""
     c = config.calibration
@@ -249,9 +249,9 @@ def collect_views(link: RobotLink, config: Config, log: Log = print) -> Collecte
     board = Board(c.board)
     mount = np.linalg.inv(board.in_gripper())
     timeout = c.motion_timeout
-    link.enable(timeout)
+    sdk.enable(timeout)
     park = getattr(config.arms, other).park_joints
-    link.move(
+    sdk.move(
         other, dict(zip((f"{other}_{j}" for j in ARM_JOINTS), park, strict=True)), 0.02, timeout
     )
     views: list[View] = []
@@ -262,19 +262,19 @@ def collect_views(link: RobotLink, config: Config, log: Log = print) -> Collecte
         if len(views) == c.poses:
             break
         target = board_pose @ mount
-        joints = link.solve_ik(side, target, timeout)
+        joints = sdk.solve_ik(side, target, timeout)
         if joints is None:
             skipped.append({"candidate": number, "reason": "no IK solution"})
             continue
         try:
-            link.move(side, joints, c.tolerance, timeout)
+            sdk.move(side, joints, c.tolerance, timeout)
         except RobotTimeoutError as e:
             skipped.append({"candidate": number, "reason": f"did not arrive: {e}"})
             log(f"  candidate {number}: did not arrive ({e})")
             continue
-        link.settle(c.settle, timeout)
-        gripper = link.endpoint(side, timeout)
-        rgb, info = link.capture(timeout)
+        sdk.settle(c.settle, timeout)
+        gripper = sdk.endpoint(side, timeout)
+        rgb, info = sdk.capture(timeout)
         camera = camera or intrinsics(info)
         reason, detection, error = _judge(board, rgb, camera, c.min_corners, c.max_view_error_px)
         if reason:
@@ -299,9 +299,7 @@ def collect_views(link: RobotLink, config: Config, log: Log = print) -> Collecte
             f"board pose reprojects to {error:.2f} px"
         )
     park = getattr(config.arms, side).park_joints
-    link.move(
-        side, dict(zip((f"{side}_{j}" for j in ARM_JOINTS), park, strict=True)), 0.02, timeout
-    )
+    sdk.move(side, dict(zip((f"{side}_{j}" for j in ARM_JOINTS), park, strict=True)), 0.02, timeout)
     if camera is None:
         raise CalibrationError("no image was captured: no candidate pose was reachable")
     return Collected(views, described, skipped, camera)

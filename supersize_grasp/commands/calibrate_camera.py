@@ -70,7 +70,11 @@ def calibrate(config, truth: str) -> int:
     the views cannot give a calibration."""
     from supersize_grasp.calibration import result
     from supersize_grasp.calibration.board import Board, transform
-    from supersize_grasp.calibration.session import RobotLink, RobotTimeoutError, collect_views
+    from supersize_grasp.calibration.session import (
+        CalibrationClient,
+        RobotTimeoutError,
+        collect_views,
+    )
     from supersize_grasp.calibration.solver import (
         CalibrationError,
         pose_difference,
@@ -80,16 +84,16 @@ def calibrate(config, truth: str) -> int:
     from supersize_grasp.geometry import quaternion_to_matrix
 
     c = config.calibration
-    link = RobotLink(config)
+    sdk = CalibrationClient(config)
     try:
         print(f"calibrate-camera: {c.poses} views of the board on the {c.side} gripper")
-        collected = collect_views(link, config)
-        published = link.get("camera_pose")
+        collected = collect_views(sdk, config)
+        published = sdk.get("camera_pose")
     except (CalibrationError, RobotTimeoutError) as e:
         print(f"calibrate-camera: {e}", file=sys.stderr)
         return 1
     finally:
-        link.close()
+        sdk.close()
     views = collected.views
     try:
         candidates = len(views) + len(collected.skipped)
