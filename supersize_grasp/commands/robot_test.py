@@ -11,7 +11,8 @@ refilled only when it is empty, and a poor grasper would meet the same few objec
 all policies see the same clutters (seen: seeds --seed, --seed + 1, ...; novel: --seed + 1000,
 ...). Then --clutter-runs runs of clear-table with --clutter-objects novel objects each (seeds
 --seed + 2000, + 2001, ...) into OUT/clear-table.
-Finally OUT/report.md and OUT/results.json hold the success rates with their intervals and the
+Finally OUT/report.md and OUT/results.json hold the success rates of every store in OUT (also
+those of earlier runs with other --policies or --objects) with their intervals and the
 interactions per clutter. Every store resumes: run the same command again after a stop, and only
 what is missing is collected.
 """
@@ -101,7 +102,8 @@ def run(args, config) -> int:
         print(f"supersize-grasp robot-test: {e}", file=sys.stderr)
         return getattr(e, "code", 2)
 
-    results = rt.collect_results(args.out, policies, object_sets, described)
+    # every row stored in --out, not only this run's: a run of one set or policy keeps the others
+    results = rt.collect_results(args.out, POLICIES, rt.OBJECT_SETS, described)
     report = rt.markdown(results, learned[0] if learned else "greedy")
     (args.out / "report.md").write_text(report)
     (args.out / "results.json").write_text(rt.to_json(results) + "\n")
