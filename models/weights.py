@@ -103,7 +103,7 @@ class GraspNetWeights(enum.Enum):
             "objects": "random_urdfs, train split (graspable)",
             "command": "stages --stages 4 --trials 5000 --bulk 2 --ablation on the 50,000 random "
             "trials, stage 0 = cpu-rgb-50k-v1: stage 3, fine-tuned 5 epochs on 58,596 trials "
-            "(Gamma = 3); also reports/stages-50k/models/stage-3.pt",
+            "(Gamma = 3); its other stages in reports/stages-50k/models/",
         },
         figures={
             "robot-test greedy success, seen / novel": "86.7 % (300 tries) / 92.3 % (601 tries)",

@@ -123,8 +123,8 @@ def test_robot_tests_collect_resume_and_report(tmp_path):
     one += ["--objects", "seen", "--tries", "2", "--clutter-runs", "0", "--config", config_file]
     only = subprocess.run(one, capture_output=True, text=True, timeout=120)
     assert only.returncode == 0, only.stderr[-3000:]
-    again = json.loads((out / "results.json").read_text())  # the other policies' rows stay
-    assert [t["policy"] for t in again["tries"]] == ["oracle", "greedy", "random"]
+    rows = json.loads((out / "results.json").read_text())["tries"]  # the other policies' stay
+    assert [t["policy"] for t in rows] == ["oracle", "greedy", "random"]
 
 
 def test_an_object_set_meets_the_same_clutters_asked_alone_or_with_the_other():
